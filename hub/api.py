@@ -1,0 +1,185 @@
+"""The core's local API: JSON lines over a Unix socket, and a blocking client for it.
+
+Protocol (documented for humans in ``docs/local-api.md``):
+
+* one JSON object per line, UTF-8, at most :data:`MAX_LINE` bytes;
+* request ``{"id": 7, "cmd": "sos.press", "args": {...}}``;
+* response ``{"id": 7, "ok": true, "result": {...}}`` or
+  ``{"id": 7, "ok": false, "error": "words", "code": "bad_request"}``;
+* after ``subscribe``, pushes ``{"push": "sos", "data": {...}}`` arrive between responses.
+
+The kiosk and the voice process use :class:`ApiClient`; they never open the database.
+"""
+
+import itertools
+import json
+import queue
+import socket
+import threading
+from collections.abc import Callable
+
+from hub.errors import ApiError
+
+__all__ = ["ApiClient", "MAX_LINE", "COMMANDS", "TOPICS", "encode"]
+
+MAX_LINE = 256 * 1024
+TOPICS = ("sos", "sync", "reading", "inbox", "say", "settings", "core")
+COMMANDS = {
+    "hello": "version, language, elder's name, and the current SOS and sync state",
+    "ping": "liveness check; the result is empty",
+    "subscribe": "start receiving pushes (args: topics, default all); current state is pushed at once",
+    "sos.press": "press SOS (args: source touch|voice|button|api, id optional press id, test bool)",
+    "sos.cancel": "cancel the countdown, or after raising say 'I am safe now' (args: source)",
+    "sos.resolve": "end an open alarm (args: source)",
+    "sos.state": "the current SOS state",
+    "checkin": "record an 'I'm OK' check-in (args: id optional, answer optional)",
+    "event.record": "record a care event (args: kind, data, id optional)",
+    "reading.add": "store a health reading (args: reading)",
+    "readings.latest": "the newest reading of each kind",
+    "readings.list": "readings (args: kind, since, limit)",
+    "inbox.list": "messages from the platform, newest first",
+    "inbox.read": "mark a message read (args: id)",
+    "settings.get": "family settings (language, elder_name, text_size, volume, speech_rate)",
+    "settings.set": "change one family setting (args: key, value)",
+    "status": "what `hub status` shows",
+    "say": "speak a text aloud through the core's speaker (args: text)",
+}
+
+
+def encode(obj: dict) -> bytes:
+    """One protocol line."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+class ApiClient:
+    """A blocking client for the core's socket.
+
+    Responses are matched to requests by id; pushes go to ``on_push`` (called from the
+    reader thread) or, if none is given, to :attr:`pushes` (a queue).
+
+    :param path: the core's socket path.
+    :param timeout: seconds to wait for a response.
+    """
+
+    def __init__(self, path, *, timeout: float = 5.0,
+                 on_push: Callable[[str, dict], None] | None = None):
+        self.path = str(path)
+        self.timeout = timeout
+        self.on_push = on_push
+        self.pushes: queue.Queue = queue.Queue()
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, queue.Queue] = {}
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._reader: threading.Thread | None = None
+        self.closed = threading.Event()
+
+    def connect(self) -> "ApiClient":
+        """Connect; raises :class:`ApiError` in words if the core is not there."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            raise ApiError(f"the hub core is not running (no socket at {self.path}). "
+                           "Start it with `hub core` or `systemctl start hub-core`.") from None
+        except PermissionError:
+            sock.close()
+            raise ApiError(f"not allowed to use {self.path}: add this user to the 'hub' group"
+                           ) from None
+        sock.settimeout(None)
+        self._sock = sock
+        self.closed.clear()
+        self._reader = threading.Thread(target=self._read, name="api-reader", daemon=True)
+        self._reader.start()
+        return self
+
+    def __enter__(self):
+        return self if self._sock else self.connect()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Close the connection."""
+        sock, self._sock = self._sock, None
+        if sock:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def request(self, cmd: str, **args):
+        """Send a command and wait for its result.
+
+        :raises ApiError: the core refused it, did not answer in time, or went away.
+        """
+        if not self._sock:
+            raise ApiError("not connected to the hub core")
+        req_id = next(self._ids)
+        box: queue.Queue = queue.Queue(maxsize=1)
+        self._waiting[req_id] = box
+        try:
+            with self._lock:
+                self._sock.sendall(encode({"id": req_id, "cmd": cmd, "args": args}))
+            reply = box.get(timeout=self.timeout)
+        except queue.Empty:
+            raise ApiError(f"the hub core did not answer {cmd} within {self.timeout} s") from None
+        except OSError as exc:
+            raise ApiError(f"lost the connection to the hub core: {exc}") from None
+        finally:
+            self._waiting.pop(req_id, None)
+        if reply is None:
+            raise ApiError("the hub core closed the connection")
+        if not reply.get("ok"):
+            raise ApiError(reply.get("error", "request failed"))
+        return reply.get("result")
+
+    def subscribe(self, topics=None):
+        """Ask for pushes (all topics by default)."""
+        return self.request("subscribe", **({"topics": list(topics)} if topics else {}))
+
+    def wait_push(self, topic: str, predicate: Callable[[dict], bool] = lambda d: True,
+                  timeout: float = 5.0) -> dict:
+        """Wait (on :attr:`pushes`) for a push of ``topic`` matching ``predicate``."""
+        import time
+
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no '{topic}' push matching within {timeout} s")
+            try:
+                got_topic, data = self.pushes.get(timeout=left)
+            except queue.Empty:
+                continue
+            if got_topic == topic and predicate(data):
+                return data
+
+    def _read(self):
+        sock = self._sock
+        buf = sock.makefile("rb")
+        try:
+            for line in buf:
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                if "push" in msg:
+                    if self.on_push:
+                        self.on_push(msg["push"], msg.get("data") or {})
+                    else:
+                        self.pushes.put((msg["push"], msg.get("data") or {}))
+                elif msg.get("id") in self._waiting:
+                    self._waiting[msg["id"]].put(msg)
+        except (OSError, ValueError):
+            pass
+        finally:
+            for box in list(self._waiting.values()):
+                try:
+                    box.put_nowait(None)
+                except queue.Full:
+                    pass
+            self.closed.set()

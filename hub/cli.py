@@ -1,0 +1,178 @@
+"""The ``hub`` command: run the core, the kiosk, the demo; status, doctor, version.
+
+Other packages add their own commands (``hub enroll``, ``hub platform-dev``,
+``hub export``, ``hub devices``) through :func:`_register_optional_commands`.
+"""
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from hub import __version__
+from hub.config import Config, load_config
+from hub.errors import ApiError, ConfigError, StoreError
+
+__all__ = ["cli", "main"]
+
+
+def _setup_logging(verbose: int):
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    if os.environ.get("INVOCATION_ID"):  # under systemd: journald adds the time
+        fmt = "%(levelname)s %(name)s: %(message)s"
+    else:
+        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=level, format=fmt, stream=sys.stderr)
+
+
+def _overrides(state_dir, simulate) -> dict:
+    hub = {}
+    if state_dir:
+        hub["state_dir"] = str(Path(state_dir).resolve())
+    if simulate:
+        hub["simulate"] = True
+    return {"hub": hub} if hub else {}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              envvar="HUB_CONFIG", help="TOML config file (default /etc/hub/hub.toml).")
+@click.option("--state-dir", type=click.Path(file_okay=False), envvar="HUB_STATE_DIR",
+              help="Directory for the database and socket (default /var/lib/hub).")
+@click.option("--simulate", is_flag=True, help="Mock GPIO and simulated Bluetooth devices.")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def cli(ctx, config_path, state_dir, simulate, verbose):
+    """Home hub for elders: SOS, health devices, check-ins, care platform sync."""
+    _setup_logging(verbose)
+    ctx.obj = {"config_path": config_path, "overrides": _overrides(state_dir, simulate)}
+
+
+def get_config(ctx: click.Context) -> Config:
+    """Load and validate the config once per command; a bad key ends with its name."""
+    obj = ctx.find_root().obj
+    if "config" not in obj:
+        try:
+            obj["config"] = load_config(obj["config_path"], overrides=obj["overrides"])
+        except ConfigError as exc:
+            raise click.ClickException(f"configuration error: {exc}") from None
+    return obj["config"]
+
+
+@cli.command()
+@click.pass_context
+def core(ctx):
+    """Run the core daemon (database, SOS, sensors, sync, local API) until SIGTERM."""
+    from hub.core import run_core
+
+    ctx.exit(run_core(get_config(ctx)))
+
+
+@cli.command()
+@click.pass_context
+def kiosk(ctx):
+    """Run the full-screen touchscreen kiosk (needs a display and the core)."""
+    cfg = get_config(ctx)
+    try:
+        from hub.ui.app import run_kiosk
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the kiosk is not available here ({exc}). Install it: pip install '.[kiosk]'"
+        ) from None
+    ctx.exit(run_kiosk(cfg))
+
+
+@cli.command()
+@click.option("--no-kiosk", is_flag=True, help="Do not start the kiosk even with a display.")
+@click.option("--port", default=8787, show_default=True, help="Port of the local receiver.")
+@click.pass_context
+def demo(ctx, no_kiosk, port):
+    """Run everything in simulation: receiver, core with simulated sensors, kiosk."""
+    from hub.demo import run_demo
+
+    root = ctx.find_root().obj
+    state_dir = root["overrides"].get("hub", {}).get("state_dir")
+    ctx.exit(run_demo(state_dir=state_dir, port=port, kiosk=not no_kiosk))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def status(ctx, as_json):
+    """SOS state, outbox depth, oldest undelivered, last sync, devices, clock."""
+    from hub.api import ApiClient
+    from hub.status import collect_status, format_status
+    from hub.store import Store
+
+    cfg = get_config(ctx)
+    result = None
+    try:
+        with ApiClient(cfg.socket_path, timeout=5) as client:
+            result = client.request("status")
+    except ApiError:
+        if not cfg.db_path.exists():
+            raise click.ClickException(
+                f"no hub database at {cfg.db_path} and the core is not running. "
+                "Start the core (`hub core`) or pass --state-dir.") from None
+        try:
+            store = Store(cfg.db_path, migrate=False)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+        try:
+            result = collect_status(store, cfg)
+        finally:
+            store.close()
+        result["core"] = None
+    if as_json:
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        click.echo(format_status(result))
+
+
+@cli.command()
+@click.pass_context
+def doctor(ctx):
+    """Check config, database, disk, socket, audio, Bluetooth and GPIO, with hints."""
+    from hub.doctor import run_checks
+
+    cfg = get_config(ctx)
+    worst = "OK"
+    for check in run_checks(cfg):
+        click.echo(f"{check.level:<5} {check.name:<12} {check.detail}")
+        if check.hint and check.level != "OK":
+            click.echo(f"{'':<18} → {check.hint}")
+        if check.level == "FAIL" or (check.level == "WARN" and worst == "OK"):
+            worst = check.level
+    ctx.exit(1 if worst == "FAIL" else 0)
+
+
+@cli.command()
+def version():
+    """Print the hub's version."""
+    click.echo(f"hub {__version__}")
+
+
+def _register_optional_commands():
+    """Commands owned by sub-packages; a missing optional part must not break the CLI."""
+    for module, names in (("hub.sync.cli", ("enroll", "platform_dev", "export")),
+                          ("hub.sensors.cli", ("devices",))):
+        try:
+            mod = __import__(module, fromlist=["_"])
+        except ImportError as exc:
+            logging.getLogger(__name__).debug("%s not available: %s", module, exc)
+            continue
+        for name in names:
+            command = getattr(mod, name, None)
+            if isinstance(command, click.Command):
+                cli.add_command(command)
+
+
+_register_optional_commands()
+
+
+def main():
+    """Entry point of the ``hub`` console script."""
+    cli(prog_name="hub")

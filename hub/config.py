@@ -1,0 +1,225 @@
+"""Configuration: one TOML file, read and validated once at start into typed objects.
+
+Every section is a frozen dataclass; every key has a type and, where it matters, a
+range or a list of allowed values. A wrong or unknown key is a :class:`ConfigError`
+that names the key and says what is allowed. Defaults work on a laptop in
+simulation; a Pi's image ships ``/etc/hub/hub.toml`` (see ``image_build/``).
+"""
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hub.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "Config",
+    "HubSection",
+    "SosSection",
+    "StoreSection",
+    "SyncSection",
+    "AudioSection",
+    "load_config",
+    "config_from_dict",
+]
+
+DEFAULT_CONFIG_PATH = Path("/etc/hub/hub.toml")
+LANGUAGES = ("en", "zh_CN", "ko")
+
+
+def _key(*, min=None, max=None, choices=None, default, doc=""):
+    """A config key with its validation rules kept in the field's metadata."""
+    return field(default=default, metadata={"min": min, "max": max, "choices": choices, "doc": doc})
+
+
+@dataclass(frozen=True)
+class HubSection:
+    """``[hub]``: where the hub keeps its state and who lives here."""
+
+    state_dir: str = _key(default="/var/lib/hub", doc="database, token and runtime files")
+    socket_path: str = _key(default="", doc="local API socket; empty = <state_dir>/hub.sock")
+    socket_group: str = _key(default="hub", doc="group allowed to use the local API")
+    language: str = _key(default="en", choices=LANGUAGES, doc="UI, speech and voice language")
+    elder_name: str = _key(default="", doc="name used in greetings")
+    simulate: bool = _key(default=False, doc="mock GPIO, simulated BLE devices")
+    watchdog: bool = _key(default=True, doc="send systemd watchdog pings when asked")
+
+
+@dataclass(frozen=True)
+class SosSection:
+    """``[sos]``: the alarm's timing."""
+
+    countdown: int = _key(default=10, min=3, max=60, doc="seconds to cancel a touch or voice SOS")
+    button_countdown: int = _key(
+        default=10, min=0, max=60, doc="seconds to cancel a GPIO button SOS; 0 raises at once"
+    )
+    escalate_after: int = _key(
+        default=60, min=10, max=3600, doc="seconds without delivery before the local alarm"
+    )
+    escalate_repeat: int = _key(default=30, min=5, max=600, doc="seconds between spoken repeats")
+
+
+@dataclass(frozen=True)
+class StoreSection:
+    """``[store]``: retention and disk reserve."""
+
+    retention_days: int = _key(default=90, min=1, max=3650, doc="days to keep delivered readings")
+    reserve_mb: int = _key(
+        default=64, min=1, max=10_000, doc="free disk kept for alarms and check-ins"
+    )
+
+
+@dataclass(frozen=True)
+class SyncSection:
+    """``[sync]``: the community care platform."""
+
+    url: str = _key(default="", doc="platform base URL (https://…); empty = not configured")
+    protocol: str = _key(default="hub", choices=("hub", "fhir"), doc="wire protocol")
+    ca_bundle: str = _key(default="", doc="extra CA bundle file; verification is always on")
+    token_file: str = _key(default="", doc="device token file; empty = <state_dir>/token")
+    batch_size: int = _key(default=500, min=1, max=5000, doc="events per batch")
+    timeout: float = _key(default=10.0, min=1.0, max=120.0, doc="seconds per request")
+    backoff_cap: float = _key(default=300.0, min=1.0, max=3600.0, doc="longest retry wait, s")
+    sos_retry: float = _key(default=3.0, min=0.5, max=60.0, doc="seconds between SOS retries")
+    inbox_interval: float = _key(default=30.0, min=1.0, max=3600.0, doc="inbox poll period, s")
+
+
+@dataclass(frozen=True)
+class AudioSection:
+    """``[audio]``: how the hub speaks."""
+
+    speech_engine: str = _key(
+        default="auto", choices=("auto", "pyttsx3", "espeak-ng", "silent"),
+        doc="text-to-speech engine; silent = captions only",
+    )
+    rate: int = _key(default=140, min=80, max=250, doc="words per minute")
+    volume: float = _key(default=1.0, min=0.1, max=1.0, doc="speech volume")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration."""
+
+    hub: HubSection = field(default_factory=HubSection)
+    sos: SosSection = field(default_factory=SosSection)
+    store: StoreSection = field(default_factory=StoreSection)
+    sync: SyncSection = field(default_factory=SyncSection)
+    audio: AudioSection = field(default_factory=AudioSection)
+    source: str = "defaults"
+
+    @property
+    def state_dir(self) -> Path:
+        """The directory holding the database and runtime files."""
+        return Path(self.hub.state_dir)
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite database file."""
+        return self.state_dir / "hub.db"
+
+    @property
+    def socket_path(self) -> Path:
+        """The local API's Unix socket."""
+        return Path(self.hub.socket_path) if self.hub.socket_path else self.state_dir / "hub.sock"
+
+    @property
+    def token_path(self) -> Path:
+        """The device token file (mode 0600)."""
+        return Path(self.sync.token_file) if self.sync.token_file else self.state_dir / "token"
+
+    def replace(self, **sections) -> "Config":
+        """Return a copy with some sections' keys changed: ``cfg.replace(sos={"countdown": 3})``."""
+        data = {name: dataclasses.asdict(getattr(self, name)) for name in _SECTIONS}
+        for name, changes in sections.items():
+            data[name].update(changes)
+        return config_from_dict(data, source=self.source)
+
+
+_SECTIONS = {"hub": HubSection, "sos": SosSection, "store": StoreSection, "sync": SyncSection,
+             "audio": AudioSection}
+
+
+def _check_value(section: str, f: dataclasses.Field, value):
+    where = f"[{section}] {f.name}"
+    want = f.type
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if want is not bool and isinstance(value, bool) or not isinstance(value, want):
+        raise ConfigError(
+            f"{where} must be {_type_word(want)}, not {value!r} ({f.metadata['doc']})"
+        )
+    choices, lo, hi = f.metadata["choices"], f.metadata["min"], f.metadata["max"]
+    if choices and value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise ConfigError(f"{where} = {value!r} is not allowed; use one of {allowed}")
+    if lo is not None and value < lo or hi is not None and value > hi:
+        raise ConfigError(f"{where} = {value!r} is out of range; allowed {lo} to {hi}")
+    return value
+
+
+def _type_word(t) -> str:
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "a text"}[t]
+
+
+def config_from_dict(data: dict, *, source: str = "dict") -> Config:
+    """Validate a parsed TOML document into a :class:`Config`.
+
+    :param data: the document, section name → table of keys.
+    :param source: where it came from, for messages.
+    :raises ConfigError: naming the first bad key.
+    """
+    sections = {}
+    for name, table in data.items():
+        if name not in _SECTIONS:
+            known = ", ".join(f"[{s}]" for s in _SECTIONS)
+            raise ConfigError(f"{source}: unknown section [{name}]; known sections: {known}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: {name} must be a [section] table")
+        cls = _SECTIONS[name]
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values = {}
+        for key, value in table.items():
+            if key not in fields:
+                raise ConfigError(
+                    f"{source}: unknown key [{name}] {key}; known keys: {', '.join(fields)}"
+                )
+            values[key] = _check_value(name, fields[key], value)
+        sections[name] = cls(**values)
+    cfg = Config(**sections, source=source)
+    if cfg.sync.url and not cfg.sync.url.startswith(("https://", "http://127.", "http://localhost")):
+        raise ConfigError(
+            f"{source}: [sync] url = {cfg.sync.url!r} must start with https:// "
+            "(plain http is allowed only to a receiver on this machine)"
+        )
+    return cfg
+
+
+def load_config(path: str | os.PathLike | None = None, *, overrides: dict | None = None) -> Config:
+    """Read and validate the TOML configuration.
+
+    :param path: the file; None means ``/etc/hub/hub.toml`` if it exists, else defaults.
+    :param overrides: section → keys applied on top (e.g. from command-line flags).
+    :raises ConfigError: the file is missing (when given explicitly), not valid TOML, or a
+        key is wrong.
+    """
+    data: dict = {}
+    source = "defaults"
+    if path is None and DEFAULT_CONFIG_PATH.exists():
+        path = DEFAULT_CONFIG_PATH
+    if path is not None:
+        source = str(path)
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {source} does not exist") from None
+        except PermissionError:
+            raise ConfigError(f"config file {source} is not readable by this user") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {source} is not valid TOML: {exc}") from None
+    for name, changes in (overrides or {}).items():
+        data.setdefault(name, {}).update(changes)
+    return config_from_dict(data, source=source)

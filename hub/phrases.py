@@ -1,0 +1,66 @@
+"""What the core says aloud, in each language: short, calm, never frightening.
+
+The core speaks for itself (an alarm must be heard even when the kiosk is down),
+so its phrases live here rather than in the kiosk's gettext catalogs.
+"""
+
+__all__ = ["PHRASES", "phrase"]
+
+PHRASES: dict[str, dict[str, str]] = {
+    "sos_countdown": {
+        "en": "Calling for help in {seconds} seconds. Press cancel if you are all right.",
+        "zh_CN": "{seconds}秒后将呼叫求助。如果您没事，请按取消。",
+        "ko": "{seconds}초 후에 도움을 요청합니다. 괜찮으시면 취소를 누르세요.",
+    },
+    "sos_cancelled": {
+        "en": "Cancelled. No alarm was sent.",
+        "zh_CN": "已取消，没有发送求助。",
+        "ko": "취소했습니다. 알림을 보내지 않았습니다.",
+    },
+    "sos_raised": {
+        "en": "Calling for help now.",
+        "zh_CN": "正在呼叫求助。",
+        "ko": "지금 도움을 요청하고 있습니다.",
+    },
+    "sos_delivered": {
+        "en": "Your alarm was received. Help is being arranged.",
+        "zh_CN": "您的求助已收到，正在安排帮助。",
+        "ko": "알림이 전달되었습니다. 도움을 준비하고 있습니다.",
+    },
+    "sos_acknowledged": {
+        "en": "{responder} is coming to help you.",
+        "zh_CN": "{responder}正在赶来帮助您。",
+        "ko": "{responder} 님이 도우러 오고 있습니다.",
+    },
+    "sos_not_delivered": {
+        "en": "Your alarm has not been received yet. The hub keeps trying. "
+              "If you can, call for help by phone or open the door and shout.",
+        "zh_CN": "您的求助还没有送达，设备正在继续尝试。如果可以，请打电话求助，或开门大声呼救。",
+        "ko": "알림이 아직 전달되지 않았습니다. 계속 시도하고 있습니다. "
+              "가능하면 전화로 도움을 요청하거나 문을 열고 소리쳐 주세요.",
+    },
+    "sos_resolved": {
+        "en": "The alarm is over. Take care.",
+        "zh_CN": "求助已结束，请多保重。",
+        "ko": "알림이 끝났습니다. 건강 조심하세요.",
+    },
+    "checkin_thanks": {
+        "en": "Thank you. Your family will see that you are well.",
+        "zh_CN": "谢谢，您的家人会知道您一切安好。",
+        "ko": "감사합니다. 가족분들이 잘 지내신다는 것을 알게 됩니다.",
+    },
+}
+
+# Said when the responder's name is unknown.
+SOMEONE = {"en": "Someone", "zh_CN": "工作人员", "ko": "담당자"}
+
+
+def phrase(key: str, language: str, **params) -> str:
+    """Return the phrase ``key`` in ``language`` (English if missing), filled in.
+
+    :raises KeyError: an unknown phrase key (a programming error).
+    """
+    texts = PHRASES[key]
+    if "responder" in params and not params["responder"]:
+        params["responder"] = SOMEONE.get(language, SOMEONE["en"])
+    return texts.get(language, texts["en"]).format(**params)

@@ -1,0 +1,148 @@
+"""The core daemon and its local API, through a real Unix socket to a real subprocess."""
+
+import json
+import os
+import socket
+import stat
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from hub.api import ApiClient
+from hub.cli import cli
+from hub.errors import ApiError
+from hub.store import Store
+
+
+def raw_exchange(path, payload: bytes) -> dict:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect(str(path))
+        s.sendall(payload)
+        return json.loads(s.makefile("rb").readline())
+
+
+def test_hello_and_socket_permissions(core):
+    with core.client() as c:
+        hello = c.request("hello")
+    assert hello["sos"]["state"] == "idle" and hello["version"]
+    mode = stat.S_IMODE(os.stat(core.socket).st_mode)
+    assert mode == 0o660
+
+
+def test_touch_press_pushes_countdown_then_raised(core):
+    with core.client(subscribe=True) as c:
+        c.wait_push("sos", lambda d: d["state"] == "idle")
+        result = c.request("sos.press", source="touch")
+        assert result["state"] == "countdown" and result["seconds_left"] == 3
+        c.wait_push("say", lambda d: "Calling for help in 3 seconds" in d["text"])
+        raised = c.wait_push("sos", lambda d: d["state"] == "raised", timeout=8)
+        assert raised["alarm_id"] == result["alarm_id"]
+        status = c.request("status")
+        assert status["outbox"]["urgent"] == 1 and status["sos"]["state"] == "raised"
+
+
+def test_cancel_over_the_socket(core):
+    with core.client(subscribe=True) as c:
+        c.request("sos.press", source="voice")
+        assert c.request("sos.cancel", source="voice")["cancelled"] is True
+        c.wait_push("sos", lambda d: d["state"] == "idle" and d["last"])
+        time.sleep(3.5)
+        assert c.request("sos.state")["state"] == "idle"
+
+
+def test_bad_requests_get_clear_errors_and_the_connection_survives(core):
+    assert raw_exchange(core.socket, b"not json\n")["code"] == "bad_request"
+    assert raw_exchange(core.socket, b'{"id":1,"cmd":"launch"}\n')["code"] == "unknown_command"
+    reply = raw_exchange(core.socket, b'{"id":2,"cmd":"sos.press","args":{"source":"toaster"}}\n')
+    assert reply["code"] == "bad_request" and "toaster" in reply["error"]
+    reply = raw_exchange(core.socket, b'{"id":3,"cmd":"sos.press","args":{"colour":1}}\n')
+    assert reply["code"] == "bad_request"
+    with core.client() as c:
+        with pytest.raises(ApiError, match="unknown setting"):
+            c.request("settings.set", key="shell", value="rm")
+        assert c.request("ping") == {}
+
+
+def test_checkin_reading_settings_roundtrip(core):
+    with core.client(subscribe=True) as c:
+        ev = c.request("checkin", id="checkin-1")
+        assert ev["kind"] == "checkin" and ev["id"] == "checkin-1"
+        assert c.request("checkin", id="checkin-1")["duplicate"] is True
+        reading = {"kind": "body_temperature", "values": {"temperature": 36.7},
+                   "units": {"temperature": "Cel"}}
+        stored = c.request("reading.add", reading=reading)
+        pushed = c.wait_push("reading", lambda d: d["id"] == stored["id"])
+        assert pushed["values"] == {"temperature": 36.7}
+        assert c.request("readings.latest")["body_temperature"]["id"] == stored["id"]
+        c.request("settings.set", key="language", value="ko")
+        c.wait_push("settings", lambda d: d == {"language": "ko"})
+        assert c.request("settings.get")["language"] == "ko"
+        c.request("sos.press", source="button")
+        c.wait_push("say", lambda d: d["text"] == "지금 도움을 요청하고 있습니다.")
+
+
+def test_sigterm_shuts_down_cleanly_and_keeps_everything(core):
+    with core.client() as c:
+        c.request("sos.press", source="button", id="durable-press")
+    assert core.terminate() == 0
+    assert not core.socket.exists()
+    store = Store(core.state_dir / "hub.db")
+    try:
+        assert store.get_event("durable-press")["kind"] == "sos_raised"
+        assert store.integrity_check() == "ok"
+    finally:
+        store.close()
+
+
+def test_kill_during_countdown_then_restart_raises_once(core):
+    with core.client() as c:
+        alarm = c.request("sos.press", source="touch")["alarm_id"]
+    core.kill()
+    time.sleep(0.2)
+    core.start()
+    with core.client(subscribe=True) as c:
+        c.wait_push("sos", lambda d: d["state"] == "raised", timeout=8)
+        assert c.request("sos.state")["alarm_id"] == alarm
+    core.kill()
+    core.start()
+    with core.client() as c:
+        assert c.request("sos.state")["state"] == "raised"
+    store = Store(core.state_dir / "hub.db")
+    try:
+        assert [e["kind"] for e in store.events(sos_id=alarm)] == ["sos_countdown", "sos_raised"]
+    finally:
+        store.close()
+
+
+def test_second_core_on_the_same_socket_refuses_to_start(core, core_factory):
+    second = core_factory()
+    second.start()  # returns at once: the socket answers (it is the first core's)
+    assert second.proc.wait(15) == 1
+    assert "another hub core is already serving" in second.log()
+    with core.client() as c:
+        assert c.request("ping") == {}
+
+
+def test_status_cli_with_and_without_the_core(core):
+    runner = CliRunner()
+    args = ["--config", str(core.config_path), "status"]
+    with core.client() as c:
+        c.request("sos.press", source="button")
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "SOS:        RAISED" in result.output and "running (pid" in result.output
+    data = json.loads(runner.invoke(cli, args + ["--json"]).output)
+    assert data["outbox"]["depth"] == 1 and data["sos"]["state"] == "raised"
+    assert "token" not in json.dumps(data).lower().replace("token_", "")
+    core.terminate()
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0
+    assert "NOT RUNNING" in result.output and "RAISED" in result.output
+
+
+def test_status_without_any_database_says_what_to_do(tmp_path):
+    result = CliRunner().invoke(cli, ["--state-dir", str(tmp_path / "none"), "status"])
+    assert result.exit_code == 1
+    assert "core is not running" in result.output
