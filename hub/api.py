@@ -23,7 +23,7 @@ from hub.errors import ApiError
 __all__ = ["ApiClient", "MAX_LINE", "COMMANDS", "TOPICS", "encode"]
 
 MAX_LINE = 256 * 1024
-TOPICS = ("sos", "sync", "reading", "inbox", "say", "settings", "core")
+TOPICS = ("sos", "sync", "reading", "inbox", "say", "settings", "prompt", "core")
 COMMANDS = {
     "hello": "version, language, elder's name, and the current SOS and sync state",
     "ping": "liveness check; the result is empty",
@@ -43,6 +43,8 @@ COMMANDS = {
     "settings.set": "change one family setting (args: key, value)",
     "status": "what `hub status` shows",
     "say": "speak a text aloud through the core's speaker (args: text)",
+    "prompt.answer": "answer an open question shown on the kiosk (args: id, answer)",
+    "doctor": "the checks of `hub doctor`, as a list of {name, level, detail, hint}",
 }
 
 

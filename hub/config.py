@@ -8,6 +8,7 @@ simulation; a Pi's image ships ``/etc/hub/hub.toml`` (see ``image_build/``).
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,9 @@ __all__ = [
     "StoreSection",
     "SyncSection",
     "AudioSection",
+    "GpioSection",
+    "RulesSection",
+    "KioskSection",
     "load_config",
     "config_from_dict",
 ]
@@ -30,9 +34,13 @@ DEFAULT_CONFIG_PATH = Path("/etc/hub/hub.toml")
 LANGUAGES = ("en", "zh_CN", "ko")
 
 
-def _key(*, min=None, max=None, choices=None, default, doc=""):
+def _key(*, min=None, max=None, choices=None, pattern=None, default, doc=""):
     """A config key with its validation rules kept in the field's metadata."""
-    return field(default=default, metadata={"min": min, "max": max, "choices": choices, "doc": doc})
+    return field(default=default, metadata={"min": min, "max": max, "choices": choices,
+                                            "pattern": pattern, "doc": doc})
+
+
+_HHMM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,49 @@ class AudioSection:
 
 
 @dataclass(frozen=True)
+class GpioSection:
+    """``[gpio]``: what is wired to the header (BCM pin numbers; -1 = not fitted)."""
+
+    enabled: bool = _key(default=True, doc="use the GPIO header (mock pins under --simulate)")
+    sos_button_pin: int = _key(default=17, min=-1, max=27, doc="SOS push button to ground")
+    motion_pin: int = _key(default=4, min=-1, max=27, doc="PIR motion sensor output")
+    door_pin: int = _key(default=27, min=-1, max=27, doc="door reed contact to ground")
+    buzzer_pin: int = _key(default=-1, min=-1, max=27, doc="alarm buzzer")
+    alarm_led_pin: int = _key(default=-1, min=-1, max=27, doc="LED lit while an alarm is open")
+    delivered_led_pin: int = _key(default=-1, min=-1, max=27, doc="LED lit once delivered")
+    bounce_ms: int = _key(default=50, min=0, max=1000, doc="button debounce")
+    hold_cancel_s: float = _key(default=3.0, min=1.0, max=10.0,
+                                doc="holding the button this long cancels a countdown")
+
+
+@dataclass(frozen=True)
+class RulesSection:
+    """``[rules]``: care rules fed by the sensors."""
+
+    inactivity_enabled: bool = _key(default=True, doc="ask 'Are you all right?' after no motion")
+    inactivity_hours: float = _key(default=4.0, min=0.5, max=24.0, doc="hours without motion")
+    inactivity_answer_min: float = _key(default=10.0, min=1.0, max=120.0,
+                                        doc="minutes to answer before the platform is told")
+    waking_start: str = _key(default="07:00", pattern=_HHMM, doc="waking hours start, HH:MM")
+    waking_end: str = _key(default="22:00", pattern=_HHMM, doc="waking hours end, HH:MM")
+    night_door_enabled: bool = _key(default=True, doc="alert when the door opens at night")
+    night_start: str = _key(default="23:00", pattern=_HHMM, doc="night starts, HH:MM")
+    night_end: str = _key(default="06:00", pattern=_HHMM, doc="night ends, HH:MM")
+
+
+@dataclass(frozen=True)
+class KioskSection:
+    """``[kiosk]``: the touchscreen."""
+
+    fullscreen: bool = _key(default=True, doc="full screen without decorations")
+    width: int = _key(default=800, min=640, max=3840, doc="window width when not full screen")
+    height: int = _key(default=480, min=400, max=2160, doc="window height when not full screen")
+    setup_pin: str = _key(default="1234", pattern=r"[0-9]{4,8}", doc="PIN for the Setup screen")
+    dim_start: str = _key(default="22:00", pattern=_HHMM, doc="screen dims from, HH:MM")
+    dim_end: str = _key(default="06:30", pattern=_HHMM, doc="screen dims until, HH:MM")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
 
@@ -108,6 +159,9 @@ class Config:
     store: StoreSection = field(default_factory=StoreSection)
     sync: SyncSection = field(default_factory=SyncSection)
     audio: AudioSection = field(default_factory=AudioSection)
+    gpio: GpioSection = field(default_factory=GpioSection)
+    rules: RulesSection = field(default_factory=RulesSection)
+    kiosk: KioskSection = field(default_factory=KioskSection)
     source: str = "defaults"
 
     @property
@@ -139,7 +193,8 @@ class Config:
 
 
 _SECTIONS = {"hub": HubSection, "sos": SosSection, "store": StoreSection, "sync": SyncSection,
-             "audio": AudioSection}
+             "audio": AudioSection, "gpio": GpioSection, "rules": RulesSection,
+             "kiosk": KioskSection}
 
 
 def _check_value(section: str, f: dataclasses.Field, value):
@@ -152,6 +207,9 @@ def _check_value(section: str, f: dataclasses.Field, value):
             f"{where} must be {_type_word(want)}, not {value!r} ({f.metadata['doc']})"
         )
     choices, lo, hi = f.metadata["choices"], f.metadata["min"], f.metadata["max"]
+    pattern = f.metadata["pattern"]
+    if pattern and not re.fullmatch(pattern, value):
+        raise ConfigError(f"{where} = {value!r} is not valid ({f.metadata['doc']})")
     if choices and value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
         raise ConfigError(f"{where} = {value!r} is not allowed; use one of {allowed}")

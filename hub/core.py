@@ -28,6 +28,7 @@ from pathlib import Path
 
 from hub import __version__
 from hub.api import COMMANDS, MAX_LINE, TOPICS, encode
+from hub.clock import new_id
 from hub.config import Config
 from hub.errors import ApiError, HubError, StorageFullError
 from hub.phrases import phrase
@@ -96,6 +97,8 @@ class Core:
         self.sync_status: dict = {"state": "not_configured", "message": "sync not started"}
         self.started: asyncio.Event | None = None  # set once serving
         self.extensions: list[Callable[["Core"], Awaitable[None]]] = []
+        self._extra_commands: dict[str, tuple[Callable[..., Awaitable], str]] = {}
+        self._prompts: dict[str, tuple[dict, asyncio.Future]] = {}
 
     # -- running ------------------------------------------------------------------
 
@@ -350,6 +353,40 @@ class Core:
                 self.sync.wake()
         return stored
 
+    # -- questions to the elder (check-in prompts) -----------------------------------
+
+    async def ask(self, kind: str, question_key: str, *, answers=("yes", "no"),
+                  timeout: float | None = None, **params) -> str | None:
+        """Put a full-screen question on the kiosk, say it, and wait for the answer.
+
+        :param kind: what asks, e.g. ``inactivity``; recorded with the answer.
+        :param question_key: a phrase key in :mod:`hub.phrases`.
+        :param answers: answer keys the kiosk shows as two huge buttons.
+        :param timeout: seconds to wait; None waits for ever.
+        :returns: the answer key, or None when nobody answered in time.
+        """
+        prompt = {"id": new_id(), "kind": kind, "question_key": question_key,
+                  "question": phrase(question_key, self.language, **params),
+                  "answers": list(answers), "open": True}
+        future = self._loop.create_future()
+        self._prompts[prompt["id"]] = (prompt, future)
+        self._push("prompt", prompt)
+        self.speaker.say(prompt["question"])
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except asyncio.TimeoutError:
+            return None
+        finally:
+            self._prompts.pop(prompt["id"], None)
+            self._push("prompt", {"id": prompt["id"], "open": False})
+
+    def register_command(self, name: str, handler: Callable[..., Awaitable], help: str):
+        """Let a part of the core (GPIO, BLE, simulators) serve a local API command.
+
+        :param handler: ``async def handler(**args) -> result``.
+        """
+        self._extra_commands[name] = (handler, help)
+
     # -- pushes -------------------------------------------------------------------
 
     def _push(self, topic: str, data: dict):
@@ -444,9 +481,17 @@ class Core:
             return {"id": None, "ok": False, "code": "bad_request", "error": str(exc)}
         req_id, cmd = msg.get("id"), msg["cmd"]
         handler = getattr(self, "_cmd_" + cmd.replace(".", "_"), None)
-        if cmd not in COMMANDS or handler is None:
+        if cmd in self._extra_commands:
+            extra = self._extra_commands[cmd][0]
+
+            async def handler(_client, **kw):
+                return await extra(**kw)
+        elif cmd not in COMMANDS:
+            handler = None
+        if handler is None:
             return {"id": req_id, "ok": False, "code": "unknown_command",
-                    "error": f"unknown command {cmd!r}; known: {', '.join(COMMANDS)}"}
+                    "error": f"unknown command {cmd!r}; known: "
+                             f"{', '.join([*COMMANDS, *self._extra_commands])}"}
         try:
             result = await handler(client, **args)
             return {"id": req_id, "ok": True, "result": result}
@@ -483,6 +528,9 @@ class Core:
             client.queue.put_nowait(encode({"push": "sos", "data": snap}))
         if "sync" in topics:
             client.queue.put_nowait(encode({"push": "sync", "data": self.sync_status}))
+        if "prompt" in topics:
+            for prompt, _ in self._prompts.values():
+                client.queue.put_nowait(encode({"push": "prompt", "data": prompt}))
         return {"topics": sorted(topics)}
 
     @staticmethod
@@ -568,6 +616,26 @@ class Core:
         status["core"] = {"running": True, "pid": os.getpid(), "version": __version__}
         return status
 
+    async def _cmd_prompt_answer(self, client, id, answer, source="touch"):
+        prompt, future = self._prompts.get(id, (None, None))
+        if prompt is None:
+            raise ValueError(f"no open question {id!r} (it may have been answered already)")
+        if answer not in prompt["answers"]:
+            raise ValueError(f"answer must be one of {', '.join(prompt['answers'])}")
+        await self.record_event("checkin_answer", {"prompt": prompt["kind"], "answer": answer,
+                                                   "question": prompt["question_key"]},
+                                source=self._source(source), priority=PRIORITY_ALERT)
+        if not future.done():
+            future.set_result(answer)
+        return {"id": id, "answer": answer}
+
+    async def _cmd_doctor(self, client):
+        from hub.doctor import run_checks
+
+        checks = await self._loop.run_in_executor(None, run_checks, self.config)
+        return [{"name": c.name, "level": c.level, "detail": c.detail, "hint": c.hint}
+                for c in checks]
+
     async def _cmd_say(self, client, text):
         if not isinstance(text, str) or not text.strip():
             raise ValueError("text must be a non-empty string")
@@ -575,9 +643,33 @@ class Core:
         return {}
 
 
+# Parts of the core that live in other packages: (module, coroutine function, enabled?).
+# Each is started as a supervised task ``await fn(core)``; a missing or failing part is
+# logged and never stops the SOS path.
+EXTENSIONS = (
+    ("hub.sensors.gpio", "run_gpio", lambda cfg: cfg.gpio.enabled),
+    ("hub.rules", "run_rules", lambda cfg: True),
+    ("hub.sensors.ble.service", "run_ble", lambda cfg: True),
+)
+
+
+def load_extensions(config: Config) -> list[Callable[["Core"], Awaitable[None]]]:
+    """Import the enabled core extensions that are installed."""
+    found = []
+    for module, name, enabled in EXTENSIONS:
+        if not enabled(config):
+            continue
+        try:
+            found.append(getattr(__import__(module, fromlist=[name]), name))
+        except (ImportError, AttributeError) as exc:
+            log.warning("%s.%s not available: %s", module, name, exc)
+    return found
+
+
 def run_core(config: Config) -> int:
     """Run the core until SIGTERM; the exit code for the CLI."""
     core = Core(config)
+    core.extensions = load_extensions(config)
     try:
         asyncio.run(core.run())
     except HubError as exc:

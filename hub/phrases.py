@@ -49,6 +49,21 @@ PHRASES: dict[str, dict[str, str]] = {
         "zh_CN": "谢谢，您的家人会知道您一切安好。",
         "ko": "감사합니다. 가족분들이 잘 지내신다는 것을 알게 됩니다.",
     },
+    "inactivity_question": {
+        "en": "Are you all right?",
+        "zh_CN": "您还好吗？",
+        "ko": "괜찮으세요?",
+    },
+    "inactivity_told": {
+        "en": "We did not hear from you, so the care centre has been told. They will check on you.",
+        "zh_CN": "我们没有收到您的回答，已通知服务中心，他们会来看看您。",
+        "ko": "대답이 없어서 돌봄 센터에 알렸습니다. 곧 확인하러 올 것입니다.",
+    },
+    "night_door": {
+        "en": "The door is open. Please close it if you are going back to bed.",
+        "zh_CN": "门开着。如果您要回去睡觉，请把门关好。",
+        "ko": "문이 열려 있습니다. 다시 주무실 거면 문을 닫아 주세요.",
+    },
 }
 
 # Said when the responder's name is unknown.
