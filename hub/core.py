@@ -99,6 +99,7 @@ class Core:
         self.extensions: list[Callable[["Core"], Awaitable[None]]] = []
         self._extra_commands: dict[str, tuple[Callable[..., Awaitable], str]] = {}
         self._prompts: dict[str, tuple[dict, asyncio.Future]] = {}
+        self._listeners: dict[str, list[Callable[[dict], None]]] = {}
 
     # -- running ------------------------------------------------------------------
 
@@ -389,7 +390,19 @@ class Core:
 
     # -- pushes -------------------------------------------------------------------
 
+    def add_listener(self, topic: str, callback: Callable[[dict], None]):
+        """Call ``callback(data)`` on the loop for every push of ``topic`` (e.g. LEDs on "sos").
+
+        The callback must be quick and must not block; an exception in it is logged.
+        """
+        self._listeners.setdefault(topic, []).append(callback)
+
     def _push(self, topic: str, data: dict):
+        for callback in self._listeners.get(topic, ()):
+            try:
+                callback(data)
+            except Exception:
+                log.exception("listener for %s failed", topic)
         line = encode({"push": topic, "data": data})
         for client in list(self._clients):
             if topic not in client.topics:
