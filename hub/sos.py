@@ -118,6 +118,10 @@ class SosMachine:
             self._countdown_ends = self._mono() + left
             fx.say.append(("sos_countdown", {"seconds": round(left)}))
         elif state == RAISED:
+            raised = self.store.get_event(self.alarm["id"])
+            if raised and raised["delivered_at"]:
+                # Sync delivered it but the core died before hearing so.
+                return fx.merge(self.delivered([self.alarm["id"]]))
             self._escalate_at = self._mono() + self._escalate_delay_after_restart()
             fx.sync_urgent = True
         return fx

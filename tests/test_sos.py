@@ -282,3 +282,13 @@ def test_restart_after_resolution_is_idle(db, clocks):
     m.press("button")
     m.resolve("touch")
     assert restart(db, clocks).snapshot()["state"] == "idle"
+
+
+def test_restart_after_sync_delivered_but_before_the_core_heard_it(db, clocks):
+    m = machine(db, clocks)
+    m.press("button")
+    alarm = m.alarm["id"]
+    db.mark_delivered([alarm])  # the sync thread committed; the core was killed right after
+    m2 = restart(db, clocks)
+    assert m2.snapshot()["state"] == "delivered"
+    assert run_timers(m2, clocks, 120) == []  # no false escalation
