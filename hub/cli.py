@@ -157,15 +157,13 @@ def version():
 
 def _register_optional_commands():
     """Commands owned by sub-packages; a missing optional part must not break the CLI."""
-    for module, names in (("hub.sync.cli", ("enroll", "platform_dev", "export")),
-                          ("hub.sensors.cli", ("devices",))):
+    for module in ("hub.sync.cli", "hub.sensors.cli"):
         try:
             mod = __import__(module, fromlist=["_"])
         except ImportError as exc:
             logging.getLogger(__name__).debug("%s not available: %s", module, exc)
             continue
-        for name in names:
-            command = getattr(mod, name, None)
+        for command in getattr(mod, "commands", ()):
             if isinstance(command, click.Command):
                 cli.add_command(command)
 

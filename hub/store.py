@@ -21,6 +21,7 @@ One :class:`Store` is used from one thread at a time (the core gives it a
 dedicated writer thread); other processes open their own.
 """
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -234,6 +235,31 @@ class Store:
             ) from None
         self._ensure_ballast()
 
+    # -- transactions ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _tx(self):
+        """A write transaction that takes the write lock first.
+
+        A deferred ``BEGIN`` that reads and then writes fails at once with
+        SQLITE_BUSY_SNAPSHOT when another connection (the sync worker) committed in
+        between, without waiting for busy_timeout (sqlite.org/isolation.html).
+        ``BEGIN IMMEDIATE`` waits for the lock instead. Nested use is a savepoint.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
     # -- opening ---------------------------------------------------------------
 
     def _configure(self):
@@ -372,7 +398,7 @@ class Store:
         }
 
         def write():
-            with self.db.atomic():
+            with self._tx():
                 existing = self.db.execute(
                     "SELECT * FROM events WHERE id = ?", [event_id]
                 ).fetchone()
@@ -439,7 +465,7 @@ class Store:
 
         def write():
             stored = []
-            with self.db.atomic():
+            with self._tx():
                 for row, body in prepared:
                     cur = self.db.execute(
                         "INSERT OR IGNORE INTO readings (id, kind, measured_at, clock_synced, "
@@ -585,7 +611,7 @@ class Store:
         stamp = to_rfc3339(at or self._now())
         removed = 0
         ids = list(ids)
-        with self.db.atomic():
+        with self._tx():
             for item_id in ids:
                 row = self.db.execute(
                     "SELECT item_table FROM outbox WHERE id = ?", [item_id]
@@ -605,7 +631,7 @@ class Store:
                     at: dt.datetime | None = None):
         """Delivery failed for a reason worth retrying; try again at ``retry_at``."""
         stamp = to_rfc3339(at or self._now())
-        with self.db.atomic():
+        with self._tx():
             for item_id in ids:
                 self.db.execute(
                     "UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
@@ -616,7 +642,7 @@ class Store:
 
     def mark_dead(self, item_id: str, reason: str):
         """The platform rejected this item as invalid: keep it, never retry it."""
-        with self.db.atomic():
+        with self._tx():
             self.db.execute(
                 "UPDATE outbox SET dead = 1, dead_reason = ?, attempts = attempts + 1, "
                 "last_attempt_at = ? WHERE id = ?",
@@ -655,7 +681,7 @@ class Store:
 
     def set_runtime(self, key: str, value: str):
         """Remember a runtime fact (e.g. ``sync.inbox_cursor``)."""
-        with self.db.atomic():
+        with self._tx():
             self._set_runtime(key, value)
 
     def get_runtime(self, key: str, default: str | None = None) -> str | None:
@@ -665,7 +691,7 @@ class Store:
 
     def set_setting(self, key: str, value):
         """Store a family-editable setting (JSON value)."""
-        with self.db.atomic():
+        with self._tx():
             self.db["settings"].upsert(
                 {"key": key, "value": json.dumps(value), "updated_at": to_rfc3339(self._now())},
                 pk="key",
@@ -683,7 +709,7 @@ class Store:
 
         :returns: False if the message was already known.
         """
-        with self.db.atomic():
+        with self._tx():
             if self.db.execute("SELECT 1 FROM inbox WHERE id = ?", [message["id"]]).fetchone():
                 return False
             now = to_rfc3339(self._now())
@@ -708,7 +734,7 @@ class Store:
 
     def inbox_mark_read(self, message_id: str) -> bool:
         """Mark a message read; False if unknown."""
-        with self.db.atomic():
+        with self._tx():
             cur = self.db.execute(
                 "UPDATE inbox SET read_at = COALESCE(read_at, ?) WHERE id = ?",
                 [to_rfc3339(self._now()), message_id],
@@ -764,7 +790,7 @@ class Store:
         :returns: counts of deleted rows per table.
         """
         cutoff = to_rfc3339(self._now() - older_than)
-        with self.db.atomic():
+        with self._tx():
             readings = self.db.execute(
                 "DELETE FROM readings WHERE delivered_at IS NOT NULL AND measured_at < ? "
                 "AND id NOT IN (SELECT id FROM outbox)",

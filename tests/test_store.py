@@ -209,3 +209,26 @@ def test_inbox_messages_apply_once(store):
     assert applied == [1]
     assert store.inbox()[0]["payload"] == {"text": "Hello Mum"}
     assert store.inbox_mark_read("m1") and not store.inbox_mark_read("nope")
+
+
+def test_write_while_another_connection_commits_waits_instead_of_failing(tmp_path):
+    """The core and the sync worker each have a connection; neither may see 'locked'."""
+    import threading
+
+    a = Store(tmp_path / "h.db", reserve_bytes=1)
+    b = Store(tmp_path / "h.db", reserve_bytes=1)
+    try:
+        def other_connection_writes():
+            for _ in range(200):
+                b.set_runtime("sync.state", "ok")
+
+        t = threading.Thread(target=other_connection_writes)
+        t.start()
+        # record_event reads (its duplicate check) and then writes: the racy shape.
+        for _ in range(200):
+            a.record_event("sos_pressed_again", {}, priority=PRIORITY_SOS)
+        t.join()
+        assert len(a.events("sos_pressed_again")) == 200
+    finally:
+        a.close()
+        b.close()
