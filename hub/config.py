@@ -93,6 +93,8 @@ class SyncSection:
     backoff_cap: float = _key(default=300.0, min=1.0, max=3600.0, doc="longest retry wait, s")
     sos_retry: float = _key(default=3.0, min=0.5, max=60.0, doc="seconds between SOS retries")
     inbox_interval: float = _key(default=30.0, min=1.0, max=3600.0, doc="inbox poll period, s")
+    patient_ref: str = _key(default="", doc="FHIR reference of the elder, e.g. Patient/123 "
+                            "(protocol fhir)")
 
 
 @dataclass(frozen=True)
