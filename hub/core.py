@@ -100,6 +100,8 @@ class Core:
         self._extra_commands: dict[str, tuple[Callable[..., Awaitable], str]] = {}
         self._prompts: dict[str, tuple[dict, asyncio.Future]] = {}
         self._listeners: dict[str, list[Callable[[dict], None]]] = {}
+        self.rules = None  # hub.rules.CareRules, set by run_rules
+        self.gpio = None  # hub.sensors.gpio, set by run_gpio while pins are open
 
     # -- running ------------------------------------------------------------------
 
@@ -285,9 +287,18 @@ class Core:
         await self._after_sos(fx, snap, deadline)
         return result
 
-    async def sos_cancel(self, source: str) -> dict:
-        """Cancel the countdown (or end a raised alarm: "I'm safe now")."""
-        (result, fx), snap, deadline = await self.db(self._sos_call, self.sos.cancel, source)
+    async def sos_cancel(self, source: str, *, countdown_only: bool = False) -> dict:
+        """Cancel the countdown (or end a raised alarm: "I'm safe now").
+
+        :param countdown_only: do nothing unless a countdown is running (checked on the
+            store thread, so it cannot race the countdown's end). A held GPIO button uses it.
+        """
+        def cancel():
+            if countdown_only and (not self.sos.alarm or self.sos.alarm["state"] != "countdown"):
+                return {"cancelled": False, **self.sos.snapshot()}, Effects()
+            return self.sos.cancel(source)
+
+        (result, fx), snap, deadline = await self.db(self._sos_call, cancel)
         await self._after_sos(fx, snap, deadline)
         return result
 
@@ -396,6 +407,11 @@ class Core:
         The callback must be quick and must not block; an exception in it is logged.
         """
         self._listeners.setdefault(topic, []).append(callback)
+
+    def remove_listener(self, topic: str, callback: Callable[[dict], None]):
+        """Stop calling a callback added with :meth:`add_listener`."""
+        with contextlib.suppress(ValueError):
+            self._listeners.get(topic, []).remove(callback)
 
     def _push(self, topic: str, data: dict):
         for callback in self._listeners.get(topic, ()):

@@ -46,7 +46,7 @@ IDLE, COUNTDOWN, RAISED = "idle", "countdown", "raised"
 DELIVERED, ACKNOWLEDGED = "delivered", "acknowledged"
 RESOLVED, CANCELLED = "resolved", "cancelled"
 OPEN_STATES = (COUNTDOWN, RAISED, DELIVERED, ACKNOWLEDGED)
-SOURCES = ("touch", "voice", "button", "api", "platform", "simulator")
+SOURCES = ("touch", "voice", "button", "api", "platform", "simulator", "rules", "hub")
 
 
 @dataclass

@@ -4,4 +4,4 @@ Each kind of hardware sits behind a seam (gpiozero pin factory, a BLE backend) s
 tests and ``--simulate`` drive the same code. Sub-packages: :mod:`hub.sensors.ble`.
 """
 
-__all__ = ["ble"]
+__all__ = ["ble", "gpio"]
