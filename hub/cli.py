@@ -150,6 +150,36 @@ def doctor(ctx):
 
 
 @cli.command()
+@click.argument("what")
+@click.argument("args", nargs=-1)
+@click.pass_context
+def sim(ctx, what, args):
+    """Drive the simulator of a core run with --simulate.
+
+    WHAT is a simulator command (button, motion, door, …); ARGS are key=value pairs with
+    JSON values, e.g. `hub sim button action=hold seconds=4`, `hub sim door open=true`.
+    """
+    from hub.api import ApiClient
+
+    cfg = get_config(ctx)
+    params = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{arg!r} is not key=value", param_hint="ARGS")
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    try:
+        with ApiClient(cfg.socket_path, timeout=15) as client:
+            result = client.request(f"sim.{what}", **params)
+    except ApiError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+@cli.command()
 def version():
     """Print the hub's version."""
     click.echo(f"hub {__version__}")
