@@ -146,3 +146,16 @@ def test_status_without_any_database_says_what_to_do(tmp_path):
     result = CliRunner().invoke(cli, ["--state-dir", str(tmp_path / "none"), "status"])
     assert result.exit_code == 1
     assert "core is not running" in result.output
+
+
+@pytest.mark.slow
+def test_undelivered_alarm_escalates_with_speech_and_status_words(core_factory):
+    core = core_factory(sos={"escalate_after": 10, "escalate_repeat": 5}).start()
+    with core.client(subscribe=True) as c:
+        c.request("sos.press", source="button")
+        snap = c.wait_push("sos", lambda d: d.get("escalated"), timeout=15)
+        assert snap["state"] == "raised"
+        c.wait_push("say", lambda d: "has not been received yet" in d["text"], timeout=5)
+        c.wait_push("say", lambda d: "has not been received yet" in d["text"], timeout=8)
+    out = CliRunner().invoke(cli, ["--config", str(core.config_path), "status"]).output
+    assert "not yet delivered, still trying" in out
