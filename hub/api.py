@@ -23,7 +23,7 @@ from hub.errors import ApiError
 __all__ = ["ApiClient", "MAX_LINE", "COMMANDS", "TOPICS", "encode"]
 
 MAX_LINE = 256 * 1024
-TOPICS = ("sos", "sync", "reading", "inbox", "say", "settings", "prompt", "core")
+TOPICS = ("sos", "sync", "reading", "inbox", "say", "settings", "prompt", "devices", "core")
 COMMANDS = {
     "hello": "version, language, elder's name, and the current SOS and sync state",
     "ping": "liveness check; the result is empty",

@@ -26,6 +26,8 @@ __all__ = [
     "GpioSection",
     "RulesSection",
     "KioskSection",
+    "BleSection",
+    "ThresholdsSection",
     "load_config",
     "config_from_dict",
 ]
@@ -153,6 +155,47 @@ class KioskSection:
 
 
 @dataclass(frozen=True)
+class BleSection:
+    """``[ble]``: Bluetooth health devices (see docs/bluetooth.md)."""
+
+    enabled: bool = _key(default=True, doc="read Bluetooth health devices")
+    adapter: str = _key(default="", doc="adapter name, e.g. hci0; empty = first powered one")
+    agent_capability: str = _key(
+        default="KeyboardOnly",
+        choices=("KeyboardOnly", "NoInputNoOutput", "KeyboardDisplay", "DisplayYesNo",
+                 "DisplayOnly"),
+        doc="pairing agent: KeyboardOnly lets the family type a meter's PIN on the kiosk",
+    )
+    scan_watchdog_s: float = _key(default=90.0, min=10.0, max=3600.0,
+                                  doc="restart scanning after this long without advertisements")
+    revisit_after_s: float = _key(default=15.0, min=0.0, max=3600.0,
+                                  doc="leave a device alone this long after a visit")
+    connect_attempts: int = _key(default=4, min=1, max=10, doc="connection attempts per visit")
+    connect_timeout_s: float = _key(default=20.0, min=5.0, max=120.0, doc="seconds per attempt")
+    passkey_timeout_s: float = _key(default=120.0, min=10.0, max=600.0,
+                                    doc="seconds to type a meter's PIN")
+    first_wait_s: float = _key(default=10.0, min=1.0, max=60.0,
+                               doc="seconds to wait for a first measurement")
+    visit_max_s: float = _key(default=30.0, min=5.0, max=300.0, doc="longest visit to a device")
+
+
+@dataclass(frozen=True)
+class ThresholdsSection:
+    """``[thresholds]``: readings that raise an alert (sources in hub/sensors/ble/thresholds.py)."""
+
+    enabled: bool = _key(default=True, doc="raise alerts on readings")
+    systolic_high: float = _key(default=180.0, min=90.0, max=300.0, doc="alert at systolic ≥, mm[Hg]")
+    diastolic_high: float = _key(default=120.0, min=50.0, max=200.0,
+                                 doc="alert at diastolic ≥, mm[Hg]")
+    spo2_low: float = _key(default=90.0, min=50.0, max=100.0, doc="alert at SpO2 <, %")
+    glucose_low: float = _key(default=3.9, min=1.0, max=10.0, doc="alert at glucose <, mmol/L")
+    temperature_high: float = _key(default=38.5, min=36.0, max=43.0,
+                                   doc="alert at body temperature ≥, °C")
+    speak_cooldown_min: float = _key(default=10.0, min=0.0, max=1440.0,
+                                     doc="say the same alert at most once in this many minutes")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
 
@@ -164,6 +207,8 @@ class Config:
     gpio: GpioSection = field(default_factory=GpioSection)
     rules: RulesSection = field(default_factory=RulesSection)
     kiosk: KioskSection = field(default_factory=KioskSection)
+    ble: BleSection = field(default_factory=BleSection)
+    thresholds: ThresholdsSection = field(default_factory=ThresholdsSection)
     source: str = "defaults"
 
     @property
@@ -196,7 +241,7 @@ class Config:
 
 _SECTIONS = {"hub": HubSection, "sos": SosSection, "store": StoreSection, "sync": SyncSection,
              "audio": AudioSection, "gpio": GpioSection, "rules": RulesSection,
-             "kiosk": KioskSection}
+             "kiosk": KioskSection, "ble": BleSection, "thresholds": ThresholdsSection}
 
 
 def _check_value(section: str, f: dataclasses.Field, value):

@@ -102,6 +102,7 @@ class Core:
         self._listeners: dict[str, list[Callable[[dict], None]]] = {}
         self.rules = None  # hub.rules.CareRules, set by run_rules
         self.gpio = None  # hub.sensors.gpio, set by run_gpio while pins are open
+        self.ble = None  # hub.sensors.ble.service.BleService, set by run_ble
 
     # -- running ------------------------------------------------------------------
 
@@ -413,6 +414,10 @@ class Core:
         with contextlib.suppress(ValueError):
             self._listeners.get(topic, []).remove(callback)
 
+    def push(self, topic: str, data: dict):
+        """Send ``data`` to every client subscribed to ``topic`` (see hub.api.TOPICS)."""
+        self._push(topic, data)
+
     def _push(self, topic: str, data: dict):
         for callback in self._listeners.get(topic, ()):
             try:
@@ -678,7 +683,7 @@ class Core:
 EXTENSIONS = (
     ("hub.sensors.gpio", "run_gpio", lambda cfg: cfg.gpio.enabled),
     ("hub.rules", "run_rules", lambda cfg: True),
-    ("hub.sensors.ble.service", "run_ble", lambda cfg: True),
+    ("hub.sensors.ble.service", "run_ble", lambda cfg: cfg.ble.enabled),
 )
 
 

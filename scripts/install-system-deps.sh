@@ -10,6 +10,7 @@ PKGS=(
   xvfb xauth         # a virtual screen for the kiosk tests
   libmtdev1 libgl1   # Kivy's input and OpenGL libraries
   dbus               # private system bus for mocked BlueZ tests
+  libdbus-1-dev libglib2.0-dev pkg-config  # to build dbus-python for python-dbusmock
   sqlite3            # technicians inspect and back up the database
 )
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
