@@ -116,6 +116,10 @@ class Core:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
+        # First thing: a SIGTERM during start-up must still mean a clean stop.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                self._loop.add_signal_handler(signum, self.request_stop)
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         self._check_not_running()
@@ -134,9 +138,6 @@ class Core:
         await self._after_sos(fx)
         if self._start_sync:
             self._start_sync_worker()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                self._loop.add_signal_handler(signum, self.request_stop)
         self._spawn("retention", self._retention_loop)
         interval = watchdog_interval() if cfg.hub.watchdog else None
         if interval:
@@ -162,6 +163,11 @@ class Core:
             self._stop.set()
 
     async def _shutdown(self):
+        """Stop serving, stop the parts, finish queued writes, close the DB.
+
+        Each step has a time limit and a log line, so a part that hangs cannot keep the
+        core from exiting (systemd would SIGKILL it, which is safe but slower).
+        """
         if self._sos_timer:
             self._sos_timer.cancel()
         if self._server:
@@ -170,10 +176,18 @@ class Core:
             client.writer.close()
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.sync:
-            await self._loop.run_in_executor(None, self.sync.stop)
-        self.speaker.stop()
+        _, stuck = await asyncio.wait(self._tasks, timeout=5) if self._tasks else (None, [])
+        for task in stuck:
+            log.warning("background task %s did not stop within 5 s", task.get_name())
+        steps = [("sync worker", self.sync.stop if self.sync else None),
+                 ("speech", self.speaker.stop if self.speaker else None)]
+        for name, stop in steps:
+            if stop is None:
+                continue
+            try:
+                await asyncio.wait_for(self._loop.run_in_executor(None, stop), timeout=6)
+            except asyncio.TimeoutError:
+                log.warning("%s did not stop within 6 s", name)
         # Every write already committed with fsync; finish the queued ones, then close.
         await self.db(self.store.close)
         self._store_thread.shutdown(wait=True)

@@ -100,7 +100,7 @@ class CoreProcess:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
 
-    def terminate(self, timeout: float = 10.0) -> int:
+    def terminate(self, timeout: float = 30.0) -> int:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             return self.proc.wait(timeout)
