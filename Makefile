@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 HUB    := $(VENV)/bin/hub
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test test-fast system-deps venv bench clean
+.PHONY: demo test test-fast system-deps venv bench screenshots clean
 
 demo: system-deps venv
 	$(HUB) demo
@@ -30,6 +30,10 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[kiosk,test]'
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# Every kiosk screen in every language, plus one contact sheet, into build/screenshots.
+screenshots: system-deps venv
+	bash scripts/screenshots.sh build/screenshots --audit
 
 bench: system-deps venv
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -44,6 +44,7 @@ COMMANDS = {
     "status": "what `hub status` shows",
     "say": "speak a text aloud through the core's speaker (args: text)",
     "prompt.answer": "answer an open question shown on the kiosk (args: id, answer)",
+    "sync.enroll": "enroll with the care platform (args: url, code); the core keeps the token",
     "doctor": "the checks of `hub doctor`, as a list of {name, level, detail, hint}",
 }
 

@@ -23,6 +23,7 @@ import os
 import signal
 import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -133,6 +134,10 @@ class Core:
                                    alarm_wav=cfg.state_dir / "alarm.wav")
         self.speaker.on_said = self._said_from_thread
         self.speaker.start()
+        rate = await self.db(self.store.get_setting, "speech_rate", None)
+        volume = await self.db(self.store.get_setting, "volume", None)
+        if rate is not None or volume is not None:
+            self.speaker.configure(rate=rate, volume=volume)
         await self._open_socket()
         fx = await self.db(self.sos.load)
         await self._after_sos(fx)
@@ -260,9 +265,10 @@ class Core:
 
     def _apply_inbox_from_thread(self, message: dict):
         """Called by the sync thread; returns once the message is durably applied."""
-        self._threadsafe(self._apply_inbox(message)).result(timeout=30)
+        self._threadsafe(self.apply_inbox(message)).result(timeout=30)
 
-    async def _apply_inbox(self, message: dict):
+    async def apply_inbox(self, message: dict):
+        """Store a platform message once and act on it (SOS acknowledged, resolved…)."""
         kind, data = message.get("kind"), message.get("data") or {}
         effects: list[Effects] = []
 
@@ -549,6 +555,8 @@ class Core:
             return {"id": req_id, "ok": False, "code": "storage_full", "error": str(exc)}
         except (ValueError, ApiError) as exc:
             return {"id": req_id, "ok": False, "code": "bad_request", "error": str(exc)}
+        except HubError as exc:  # e.g. enrollment refused: the words say what to do
+            return {"id": req_id, "ok": False, "code": "failed", "error": str(exc)}
         except Exception as exc:
             log.exception("command %s failed", cmd)
             return {"id": req_id, "ok": False, "code": "internal",
@@ -582,6 +590,17 @@ class Core:
         return {"topics": sorted(topics)}
 
     @staticmethod
+    def _fact_id(value) -> str | None:
+        """A client-made id must be a UUID: it is the platform's idempotency key."""
+        if value is None:
+            return None
+        try:
+            return str(uuid.UUID(str(value)))
+        except ValueError:
+            raise ValueError(f"id {value!r} is not a UUID; leave it out and the core makes one"
+                             ) from None
+
+    @staticmethod
     def _source(source) -> str:
         from hub.sos import SOURCES
 
@@ -590,7 +609,8 @@ class Core:
         return source
 
     async def _cmd_sos_press(self, client, source="touch", id=None, test=False):
-        return await self.sos_press(self._source(source), press_id=id, test=bool(test))
+        return await self.sos_press(self._source(source), press_id=self._fact_id(id),
+                                    test=bool(test))
 
     async def _cmd_sos_cancel(self, client, source="touch"):
         return await self.sos_cancel(self._source(source))
@@ -603,7 +623,7 @@ class Core:
         return snap
 
     async def _cmd_checkin(self, client, id=None, answer="ok", source="touch"):
-        event = await self.record_event("checkin", {"answer": answer}, event_id=id,
+        event = await self.record_event("checkin", {"answer": answer}, event_id=self._fact_id(id),
                                         source=self._source(source), priority=PRIORITY_ALERT)
         if not event.get("duplicate"):
             self.speaker.say(phrase("checkin_thanks", self.language))
@@ -612,12 +632,15 @@ class Core:
     async def _cmd_event_record(self, client, kind, data=None, id=None, source="touch"):
         if kind not in CLIENT_EVENT_KINDS:
             raise ValueError(f"event kind {kind!r} is not one of {', '.join(CLIENT_EVENT_KINDS)}")
-        return await self.record_event(kind, data or {}, event_id=id, source=self._source(source),
+        return await self.record_event(kind, data or {}, event_id=self._fact_id(id),
+                                       source=self._source(source),
                                        priority=CLIENT_EVENT_KINDS[kind])
 
     async def _cmd_reading_add(self, client, reading):
         if not isinstance(reading, dict):
             raise ValueError("reading must be an object")
+        if reading.get("id") is not None:
+            reading = {**reading, "id": self._fact_id(reading["id"])}
         stored = await self.add_reading(reading)
         return stored or {"duplicate": True, "id": reading.get("id")}
 
@@ -655,6 +678,10 @@ class Core:
         if key == "language":
             self.language = value
             self.speaker.language = value
+        elif key == "speech_rate":
+            self.speaker.configure(rate=value)
+        elif key == "volume":
+            self.speaker.configure(volume=value)
         self._push("settings", {key: value})
         return {key: value}
 
@@ -683,6 +710,17 @@ class Core:
         checks = await self._loop.run_in_executor(None, run_checks, self.config)
         return [{"name": c.name, "level": c.level, "detail": c.detail, "hint": c.hint}
                 for c in checks]
+
+    async def _cmd_sync_enroll(self, client, url, code):
+        from hub.sync.enroll import enroll
+
+        if not isinstance(url, str) or not isinstance(code, str) or not code.strip():
+            raise ValueError("url and code must be texts")
+        hub_id = await self._loop.run_in_executor(None, enroll, self.config, url.strip(),
+                                                  code.strip())
+        if self.sync:
+            self.sync.wake(urgent=True)  # the worker notices the new token file
+        return {"hub_id": hub_id}
 
     async def _cmd_say(self, client, text):
         if not isinstance(text, str) or not text.strip():

@@ -14,6 +14,10 @@ from hub.cli import cli
 from hub.errors import ApiError
 from hub.store import Store
 
+CHECKIN_ID = "5b1d3c1e-8f43-4a43-9d0a-3f1d2e9c7a11"
+PRESS_ID = "0c0ffee0-1234-4abc-8def-0123456789ab"
+SOS_ID = "a1a1a1a1-b2b2-4c3c-8d4d-e5e5e5e5e5e5"
+
 
 def raw_exchange(path, payload: bytes) -> dict:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -59,6 +63,8 @@ def test_bad_requests_get_clear_errors_and_the_connection_survives(core):
     assert reply["code"] == "bad_request" and "toaster" in reply["error"]
     reply = raw_exchange(core.socket, b'{"id":3,"cmd":"sos.press","args":{"colour":1}}\n')
     assert reply["code"] == "bad_request"
+    reply = raw_exchange(core.socket, b'{"id":4,"cmd":"sos.press","args":{"id":"press-1"}}\n')
+    assert reply["code"] == "bad_request" and "not a UUID" in reply["error"]
     with core.client() as c:
         with pytest.raises(ApiError, match="unknown setting"):
             c.request("settings.set", key="shell", value="rm")
@@ -67,9 +73,9 @@ def test_bad_requests_get_clear_errors_and_the_connection_survives(core):
 
 def test_checkin_reading_settings_roundtrip(core):
     with core.client(subscribe=True) as c:
-        ev = c.request("checkin", id="checkin-1")
-        assert ev["kind"] == "checkin" and ev["id"] == "checkin-1"
-        assert c.request("checkin", id="checkin-1")["duplicate"] is True
+        ev = c.request("checkin", id=CHECKIN_ID)
+        assert ev["kind"] == "checkin" and ev["id"] == CHECKIN_ID
+        assert c.request("checkin", id=CHECKIN_ID)["duplicate"] is True
         reading = {"kind": "body_temperature", "values": {"temperature": 36.7},
                    "units": {"temperature": "Cel"}}
         stored = c.request("reading.add", reading=reading)
@@ -85,12 +91,12 @@ def test_checkin_reading_settings_roundtrip(core):
 
 def test_sigterm_shuts_down_cleanly_and_keeps_everything(core):
     with core.client() as c:
-        c.request("sos.press", source="button", id="durable-press")
+        c.request("sos.press", source="button", id=PRESS_ID)
     assert core.terminate() == 0
     assert not core.socket.exists()
     store = Store(core.state_dir / "hub.db")
     try:
-        assert store.get_event("durable-press")["kind"] == "sos_raised"
+        assert store.get_event(PRESS_ID)["kind"] == "sos_raised"
         assert store.integrity_check() == "ok"
     finally:
         store.close()
@@ -159,3 +165,24 @@ def test_undelivered_alarm_escalates_with_speech_and_status_words(core_factory):
         c.wait_push("say", lambda d: "has not been received yet" in d["text"], timeout=8)
     out = CliRunner().invoke(cli, ["--config", str(core.config_path), "status"]).output
     assert "not yet delivered, still trying" in out
+
+
+def test_enroll_through_the_core_then_an_sos_is_delivered(core, tmp_path):
+    from hub.sync.receiver import Receiver
+
+    receiver = Receiver(str(tmp_path / "platform.db")).start()
+    try:
+        code = receiver.create_code()
+        with core.client(subscribe=True) as c:
+            with pytest.raises(ApiError, match="(?i)code"):
+                c.request("sync.enroll", url=receiver.url, code="wrong-code")
+            hub_id = c.request("sync.enroll", url=receiver.url, code=code)["hub_id"]
+            assert hub_id
+            token = core.state_dir / "token"
+            assert stat.S_IMODE(os.stat(token).st_mode) == 0o600
+            assert "token" not in json.dumps(c.request("status")).replace('"token_', "")
+            c.request("sos.press", source="button", id=SOS_ID)
+            c.wait_push("sos", lambda d: d["state"] == "delivered", timeout=15)
+        assert SOS_ID in receiver.event_ids()
+    finally:
+        receiver.close()

@@ -87,6 +87,13 @@ class Speaker:
                 except queue.Empty:
                     pass
 
+    def configure(self, *, rate: int | None = None, volume: float | None = None):
+        """Change the speech rate (words per minute) or volume (0.1–1.0) from now on."""
+        try:
+            self._queue.put_nowait(("config", {"rate": rate, "volume": volume}))
+        except queue.Full:
+            log.warning("speech queue full; setting change dropped")
+
     def alarm(self, on: bool):
         """Start (or repeat) or stop the alarm sound."""
         try:
@@ -114,6 +121,8 @@ class Speaker:
             try:
                 if what == "say":
                     self._speak(arg)
+                elif what == "config":
+                    self._apply_config(**arg)
                 elif arg:
                     self._play_alarm()
                 else:
@@ -121,6 +130,15 @@ class Speaker:
             except Exception:  # a broken audio stack must not kill the alarm path
                 log.exception("speech failed; recreating the engine")
                 self._engine = None
+
+    def _apply_config(self, rate: int | None, volume: float | None):
+        if rate is not None:
+            self.rate = int(rate)
+        if volume is not None:
+            self.volume = float(volume)
+        if self._engine is not None:
+            self._engine.setProperty("rate", self.rate)
+            self._engine.setProperty("volume", self.volume)
 
     def _speak(self, text: str):
         self.spoken.append(text)
@@ -145,7 +163,7 @@ class Speaker:
                 self.engine_name = "silent"
                 return
             subprocess.run([exe, "-v", _ESPEAK_VOICES.get(self.language, "en-us"),
-                            "-s", str(self.rate), text], timeout=60, check=False,
+                            "-s", str(self.rate), "-a", str(int(self.volume * 200)), text], timeout=60, check=False,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _pyttsx3_say(self, text: str):

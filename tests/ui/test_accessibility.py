@@ -1,0 +1,90 @@
+"""Every screen, every language, at 800×480 and 1280×800: DESIGN.md's elder-friendly rules.
+
+The walk over the widget tree is :func:`hub.ui.audit.audit_screen` (it reads the rules
+from :mod:`hub.ui.theme`). It runs inside ``python -m hub.ui.screenshots --audit``,
+which shows each scene of :mod:`hub.ui.stage` in a real Kivy window on Xvfb — in a
+subprocess, because a process can hold only one Kivy window and these need other sizes.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub.ui.i18n import LANGUAGES
+from hub.ui.stage import SCENES
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def run_screenshots(out: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "hub.ui.screenshots", str(out), *args],
+                          capture_output=True, text=True, timeout=240, env=env, cwd=str(ROOT))
+
+
+@pytest.mark.parametrize("size, text_size", [("800x480", "normal"), ("800x480", "largest"),
+                                             ("1280x800", "normal")])
+def test_every_screen_keeps_the_elder_rules(tmp_path, size, text_size):
+    out = tmp_path / "shots"
+    done = run_screenshots(out, "--size", size, "--text-size", text_size, "--audit",
+                           "--no-sheet")
+    problems = json.loads((out / "audit.json").read_text()) if (out / "audit.json").exists() \
+        else {"run": [done.stderr[-3000:]]}
+    assert done.returncode == 0 and not problems, "\n".join(
+        f"{scene}: {p}" for scene, found in problems.items() for p in found)
+    pictures = sorted(out.glob("*.png"))
+    assert len(pictures) == len(SCENES) * len(LANGUAGES)
+
+
+def test_screenshots_and_contact_sheet_in_one_command(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "shots"
+    done = run_screenshots(out, "--scenes", "home,sos_countdown,health_detail")
+    assert done.returncode == 0, done.stderr[-3000:]
+    for scene in ("home", "sos_countdown", "health_detail"):
+        for lang in LANGUAGES:
+            img = Image.open(out / f"{scene}-{lang}.png")
+            assert img.size == (800, 480)
+    sheet = Image.open(out / "contact-sheet.png")
+    assert sheet.width > 800 and sheet.height > 480
+    assert "9 screenshots" in done.stdout
+
+
+def test_the_audit_catches_what_it_must(kiosk):
+    """A deliberately bad screen: every rule the audit knows is broken once."""
+    from kivy.core.window import Window
+    from kivy.uix.boxlayout import BoxLayout
+    from kivy.uix.label import Label
+
+    from hub.ui.audit import audit_screen
+    from hub.ui.widgets import BigButton, HubScreen
+
+    bad = HubScreen(name="bad", size=Window.size, pos=(0, 0))
+    box = BoxLayout(orientation="vertical")
+    bad.add_widget(box)
+    box.add_widget(Label(text="tiny grey words", font_size=14, color=(0.6, 0.6, 0.6, 1)))
+    box.add_widget(Label(text="far too long for its box " * 20, font_size=30,
+                         color=(0, 0, 0, 1), size_hint=(None, None), size=(200, 40)))
+    row = BoxLayout()
+    box.add_widget(row)
+    for i in range(7):
+        row.add_widget(BigButton(text=f"B{i}", font_size=40))
+    row.add_widget(BigButton(text="", font_size=40, size_hint_x=None, width=30))
+    Window.add_widget(bad)
+    try:
+        kiosk.pump(frames=4)
+        found = "\n".join(audit_screen(bad))
+    finally:
+        Window.remove_widget(bad)
+    assert "touch target" in found
+    assert "has no word on it" in found
+    assert "text 14.0 px < 28 px" in found
+    assert "contrast" in found
+    assert "does not fit" in found
+    assert "8 choices" in found
