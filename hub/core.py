@@ -179,6 +179,12 @@ class Core:
             self._server.close()
         for client in list(self._clients):
             client.writer.close()
+        # Short tasks already under way (a sensor's event being recorded, a request
+        # being answered) finish first: a fact sensed before SIGTERM is not lost.
+        current = asyncio.current_task()
+        in_flight = [t for t in asyncio.all_tasks() if t is not current and t not in self._tasks]
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=2)
         for task in self._tasks:
             task.cancel()
         _, stuck = await asyncio.wait(self._tasks, timeout=5) if self._tasks else (None, [])

@@ -10,6 +10,7 @@ real ``hub core --simulate`` subprocess through its ``sim.*`` commands.
 
 import asyncio
 import logging
+import sqlite3
 import threading
 import time
 
@@ -395,6 +396,15 @@ def test_debouncer_acts_on_the_first_edge_and_settles_on_the_last_level():
 # -- the real daemon under --simulate ----------------------------------------------------
 
 
+def _stored_kinds(core) -> set:
+    """Event kinds in the running core's DB, read through a separate read-only connection."""
+    conn = sqlite3.connect(f"file:{core.state_dir / 'hub.db'}?mode=ro", uri=True)
+    try:
+        return {row[0] for row in conn.execute("SELECT DISTINCT kind FROM events")}
+    finally:
+        conn.close()
+
+
 def test_simulated_core_button_door_and_motion_through_sim_commands(core_factory):
     core = core_factory(hub={"simulate": True}, sos={"button_countdown": 5},
                         gpio={"hold_cancel_s": 1.0, "alarm_led_pin": ALARM_LED}).start()
@@ -410,6 +420,7 @@ def test_simulated_core_button_door_and_motion_through_sim_commands(core_factory
         c.request("sim.motion", seconds=0.5)
         wait_until(lambda: c.request("gpio.status")["inputs"]["motion"], what="motion")
         wait_until(lambda: c.request("gpio.status")["inputs"]["door_open"] is True, what="door")
+        wait_until(lambda: _stored_kinds(core) >= {"door", "motion"}, what="stored events")
     assert core.terminate() == 0
     store = Store(core.state_dir / "hub.db")
     try:
