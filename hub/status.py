@@ -23,6 +23,10 @@ def collect_status(store: Store, config: Config, *, sos: dict | None = None) -> 
                 "raised_at": active["raised_at"], "responder": active["responder"]}
                if active else {"state": "idle", "alarm_id": None})
     last_error = store.get_runtime("sync.last_error")
+    if sos.get("alarm_id"):
+        refused = [d for d in store.dead_letters() if d["id"] == sos["alarm_id"]]
+        if refused:
+            sos = {**sos, "refused": refused[0]["reason"]}
     return {
         "sos": sos,
         "outbox": store.outbox_stats(),
@@ -65,6 +69,9 @@ def format_status(status: dict) -> str:
         extra = ""
         if state == "raised" and sos.get("escalated"):
             extra = " — not yet delivered, still trying"
+        if sos.get("refused"):
+            extra = (f" — REFUSED by the platform ({sos['refused']}); "
+                     "phone the service centre now")
         if sos.get("responder"):
             extra = f" — {sos['responder']} is coming"
         lines.append(f"SOS:        {state.upper()}{extra} (alarm {sos['alarm_id']})")

@@ -186,3 +186,16 @@ def test_enroll_through_the_core_then_an_sos_is_delivered(core, tmp_path):
         assert SOS_ID in receiver.event_ids()
     finally:
         receiver.close()
+
+
+def test_status_says_so_when_the_platform_refused_the_alarm(core):
+    with core.client() as c:
+        alarm = c.request("sos.press", source="button")["alarm_id"]
+    store = Store(core.state_dir / "hub.db")
+    try:
+        store.mark_dead(alarm, "rejected: unknown event type")  # what sync does on a 422
+    finally:
+        store.close()
+    out = CliRunner().invoke(cli, ["--config", str(core.config_path), "status"]).output
+    assert "REFUSED by the platform (rejected: unknown event type)" in out
+    assert "phone the service centre" in out
