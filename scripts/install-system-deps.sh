@@ -8,7 +8,7 @@ PKGS=(
   alsa-utils         # aplay: pyttsx3's espeak driver and the alarm sound play through it
   fonts-noto-cjk     # Chinese and Korean glyphs for the kiosk
   xvfb xauth         # a virtual screen for the kiosk tests
-  libmtdev1 libgl1   # Kivy's input and OpenGL libraries
+  libmtdev1 libgl1 libgl1-mesa-dri libegl1  # Kivy's input and OpenGL (software GL under Xvfb)
   dbus               # private system bus for mocked BlueZ tests
   libdbus-1-dev libglib2.0-dev pkg-config  # to build dbus-python for python-dbusmock
   sqlite3            # technicians inspect and back up the database
