@@ -22,7 +22,7 @@ import wave
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["Speaker", "write_alarm_wav", "ENGINES"]
+__all__ = ["Speaker", "write_alarm_wav", "select_voice", "ENGINES"]
 
 log = logging.getLogger(__name__)
 ENGINES = ("auto", "pyttsx3", "espeak-ng", "silent")
@@ -42,6 +42,23 @@ def write_alarm_wav(path: Path, *, seconds: float = 2.0, rate: int = 16000) -> P
         w.setframerate(rate)
         w.writeframes(bytes(frames))
     return path
+
+
+def select_voice(voices, language: str) -> str | None:
+    """The id of the voice for ``language`` among pyttsx3's voices, matched exactly.
+
+    espeak-ng ids look like ``gmw/en-us``, ``sit/cmn`` or ``ko``; a substring match would
+    pick Konkani (``inc/kok``) for Korean.
+    """
+    want = _ESPEAK_VOICES.get(language)
+    if not want:
+        return None
+    for v in voices:
+        langs = [str(lang).lower() for lang in (getattr(v, "languages", None) or [])]
+        vid = (v.id or "").lower()
+        if want in langs or vid == want or vid.endswith("/" + want):
+            return v.id
+    return None
 
 
 class Speaker:
@@ -173,11 +190,12 @@ class Speaker:
             self._engine = pyttsx3.init()
             self._engine.setProperty("rate", self.rate)
             self._engine.setProperty("volume", self.volume)
-            voice = _ESPEAK_VOICES.get(self.language)
-            for v in self._engine.getProperty("voices") or []:
-                if voice and (v.id == voice or voice in (v.id or "")):
-                    self._engine.setProperty("voice", v.id)
-                    break
+            voice_id = select_voice(self._engine.getProperty("voices") or [], self.language)
+            if voice_id:
+                self._engine.setProperty("voice", voice_id)
+            else:
+                log.warning("no espeak-ng voice for %s; speaking with the default voice",
+                            self.language)
         self._engine.say(text)
         self._engine.runAndWait()
 
