@@ -224,11 +224,7 @@ def test_malformed_payloads_are_counted_and_never_stored(fake_core):
 
 
 def test_thresholds_from_config_and_the_platform(fake_core):
-    import types
-
-    # the proposed [thresholds] section, as a validated config would carry it
-    fake_core.config = types.SimpleNamespace(hub=fake_core.config.hub,
-                                             thresholds={"temperature_high": 38.0})
+    fake_core.config = fake_core.config.replace(thresholds={"temperature_high": 38.0})
 
     async def go():
         await fake_core.db(fake_core.store.set_setting, "thresholds", {"spo2_low": 92})

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 import uuid
@@ -35,12 +34,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 from hub.clock import to_rfc3339, utc_now
+from hub.config import BleSection
 from hub.errors import ApiError
 from hub.store import PRIORITY_ALERT
 
 from . import devices as dev
 from . import uuids
-from .agent import CAPABILITIES, PairingPolicy
+from .agent import PairingPolicy
 from .backend import (
     NO_ADAPTER_MESSAGE,
     Advertisement,
@@ -55,7 +55,7 @@ from .phrases import phrase
 from .scanner import Scanner
 from .thresholds import Thresholds, check
 
-__all__ = ["BleSettings", "BleService", "run_ble", "make_backend"]
+__all__ = ["BleService", "run_ble", "make_backend"]
 
 log = logging.getLogger(__name__)
 
@@ -65,49 +65,7 @@ TOUCH_EVERY_S = 60.0  # write last_seen at most this often per device
 CONTINUOUS_EVERY_S = 60.0  # keep one continuous reading (heart rate, PLX) a minute per device
 
 
-@dataclass(frozen=True)
-class BleSettings:
-    """Bluetooth settings (the proposed ``[ble]`` config section; defaults until it exists).
-
-    :param enabled: run Bluetooth at all.
-    :param adapter: ``hci0``…; empty = BlueZ's first powered adapter.
-    :param agent_capability: the pairing agent's IO capability (see :mod:`.agent`).
-    :param scan_watchdog_s: restart the scan after this long without an advertisement.
-    :param revisit_after_s: after a complete visit, leave the device alone this long.
-    :param connect_attempts: bounded connection attempts per visit.
-    :param connect_timeout_s: seconds per connection attempt.
-    :param passkey_timeout_s: seconds the family has to type a meter's PIN.
-    :param first_wait_s: seconds to wait for a first measurement after subscribing.
-    :param visit_max_s: longest visit; a device that streams (a heart-rate strap) is left
-        after this long so other devices get the adapter.
-    """
-
-    enabled: bool = True
-    adapter: str = ""
-    agent_capability: str = "KeyboardOnly"
-    scan_watchdog_s: float = 90.0
-    revisit_after_s: float = 15.0
-    connect_attempts: int = 4
-    connect_timeout_s: float = 20.0
-    passkey_timeout_s: float = 120.0
-    first_wait_s: float = 10.0
-    visit_max_s: float = 30.0
-
-    @classmethod
-    def from_config(cls, config) -> BleSettings:
-        """Read ``config.ble`` if the config has that section; defaults otherwise."""
-        section = getattr(config, "ble", None)
-        if section is None:
-            return cls()
-        data = dataclasses.asdict(section) if dataclasses.is_dataclass(section) else dict(section)
-        known = {f.name for f in dataclasses.fields(cls)}
-        settings = cls(**{k: v for k, v in data.items() if k in known})
-        if settings.agent_capability not in CAPABILITIES:
-            raise ValueError(f"[ble] agent_capability must be one of {', '.join(CAPABILITIES)}")
-        return settings
-
-
-def make_backend(config, settings: BleSettings) -> Backend:
+def make_backend(config, settings: BleSection) -> Backend:
     """The simulated backend under ``--simulate``, bleak on BlueZ otherwise."""
     if config.hub.simulate:
         from .simulated import SimulatedBackend
@@ -134,9 +92,9 @@ class BleService:
     """
 
     def __init__(self, core, backend: Backend | None = None,
-                 settings: BleSettings | None = None):
+                 settings: BleSection | None = None):
         self.core = core
-        self.settings = settings or BleSettings.from_config(core.config)
+        self.settings = settings or core.config.ble
         self.backend = backend or make_backend(core.config, self.settings)
         self.policy = PairingPolicy(on_passkey_needed=self._passkey_needed,
                                     passkey_timeout=self.settings.passkey_timeout_s)
@@ -184,7 +142,7 @@ class BleService:
         """Defaults ← ``[thresholds]`` in config ← the stored ``thresholds`` setting."""
         limits = Thresholds()
         try:
-            limits = Thresholds.from_mapping(getattr(self.core.config, "thresholds", None),
+            limits = Thresholds.from_mapping(self.core.config.thresholds,
                                              source="[thresholds]")
         except ValueError as exc:
             log.error("%s; using the default limits", exc)
@@ -576,7 +534,7 @@ async def run_ble(core, *, backend: Backend | None = None) -> None:
     :param core: the running core.
     :param backend: a backend to use instead of the configured one (tests).
     """
-    settings = BleSettings.from_config(core.config)
+    settings = core.config.ble
     if not settings.enabled:
         log.info("Bluetooth is turned off in the configuration ([ble] enabled = false)")
         return
