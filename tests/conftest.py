@@ -71,12 +71,15 @@ class CoreProcess:
         self.proc: subprocess.Popen | None = None
         self.log_path = state_dir.parent / "core.log"
 
+    def command(self) -> list[str]:
+        """The command line that runs the core (subclasses run a variant)."""
+        return [sys.executable, "-m", "hub", "-v", "--config", str(self.config_path), "core"]
+
     def start(self, timeout: float = 15.0) -> "CoreProcess":
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hub", "-v", "--config", str(self.config_path), "core"],
-            env=self.env, stdout=log, stderr=log, cwd=str(ROOT))
+        self.proc = subprocess.Popen(self.command(), env=self.env, stdout=log, stderr=log,
+                                     cwd=str(ROOT))
         log.close()
         end = time.monotonic() + timeout
         while time.monotonic() < end:

@@ -12,14 +12,13 @@ own (``python -m hub.ui.screenshots``), at other window sizes.
 """
 
 import datetime as dt
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, CoreProcess, write_config
+from tests.conftest import CoreProcess, write_config
 
 KIOSK_PIN = "2468"
 
@@ -29,26 +28,9 @@ class HookedCore(CoreProcess):
 
     extensions = False
 
-    def start(self, timeout: float = 15.0) -> "HookedCore":
-        from hub.api import ApiClient
-
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("hooked_core.py")),
-             str(self.config_path), *(["--extensions"] if self.extensions else [])],
-            env=self.env, stdout=log, stderr=log, cwd=str(ROOT))
-        log.close()
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"core exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                ApiClient(self.socket, timeout=2).connect().close()
-                return self
-            except Exception:
-                time.sleep(0.02)
-        raise RuntimeError(f"core did not start within {timeout} s:\n{self.log()}")
+    def command(self) -> list[str]:
+        return [sys.executable, str(Path(__file__).with_name("hooked_core.py")),
+                str(self.config_path), *(["--extensions"] if self.extensions else [])]
 
 
 @pytest.fixture
