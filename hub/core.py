@@ -138,9 +138,10 @@ class Core:
         volume = await self.db(self.store.get_setting, "volume", None)
         if rate is not None or volume is not None:
             self.speaker.configure(rate=rate, volume=volume)
-        await self._open_socket()
+        # Recover the alarm before anyone can press: a press must see an open alarm.
         fx = await self.db(self.sos.load)
         await self._after_sos(fx)
+        await self._open_socket()
         if self._start_sync:
             self._start_sync_worker()
         self._spawn("retention", self._retention_loop)

@@ -194,11 +194,20 @@ def test_full_database_makes_room_for_an_sos_by_pruning_delivered_data(tmp_path)
         s.close()
 
 
-def test_wal_survives_a_second_connection_reading_during_writes(store, tmp_path):
-    reader = sqlite3.connect(store.path)
+def test_an_open_reader_neither_blocks_a_write_nor_sees_it_half_done(store):
+    # WAL: the kiosk-side `hub status` reading must never hold up an SOS write.
     store.add_reading(dict(BP))
-    assert reader.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 1
-    reader.close()
+    reader = sqlite3.connect(store.path, timeout=0.1)
+    try:
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 1
+        store.record_event("sos_raised", {}, priority=PRIORITY_SOS)  # would be SQLITE_BUSY
+        store.add_reading(dict(BP))
+        assert reader.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 1  # snapshot
+        reader.execute("COMMIT")
+        assert reader.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 2
+    finally:
+        reader.close()
 
 
 def test_inbox_messages_apply_once(store):
