@@ -27,7 +27,7 @@ venv: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[kiosk,test]'
+	$(PY) -m pip install --quiet -e '.[kiosk,voice,test]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -12,6 +12,11 @@ PKGS=(
   dbus               # private system bus for mocked BlueZ tests
   libdbus-1-dev libglib2.0-dev pkg-config  # to build dbus-python for python-dbusmock
   sqlite3            # technicians inspect and back up the database
+  sox                # mixes noise into the synthetic voice test corpus
+  libportaudio2      # the microphone, through sounddevice
+  systemd            # systemd-analyze verify/security for the unit tests
+  debootstrap qemu-user-static binfmt-support  # the image build's arm64 root filesystem
+  mtools dosfstools fdisk e2fsprogs  # the image's partitions without loop mounts
 )
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   PKGS+=(python3-venv)
