@@ -385,8 +385,15 @@ class Core:
         return event
 
     async def add_reading(self, reading: dict) -> dict | None:
-        """Store a health reading before anything else uses it, then push it."""
-        stored = await self.db(self.store.add_reading, reading)
+        """Store a health reading before anything else uses it, then push it.
+
+        Screened first by :func:`hub.plausibility.screen` (the one table for the API and
+        Bluetooth): an impossible value raises ``ImpossibleReading`` (a ValueError, so the
+        API answers ``bad_request``) and nothing is stored; a rare one is stored flagged.
+        """
+        from hub.plausibility import screen
+
+        stored = await self.db(self.store.add_reading, screen(reading))
         if stored:
             self._push("reading", stored)
             if self.sync:
