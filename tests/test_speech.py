@@ -70,3 +70,84 @@ def test_speaker_reports_captions_in_order_and_never_blocks_the_caller():
 def test_unknown_engine_is_a_clear_error():
     with pytest.raises(ValueError, match="use one of auto, pyttsx3, espeak-ng, silent"):
         Speaker("en", engine="festival")
+
+
+class PacedSpeaker(Speaker):
+    """A speaker whose engine takes as long as real speech: about 0.4 s a word.
+
+    CI machines have no sound card, so pyttsx3 returns in milliseconds there; on a hub
+    ``runAndWait`` blocks while ``aplay`` plays. This engine blocks the same way.
+    """
+
+    def _pyttsx3_say(self, text):
+        time.sleep(0.05 + 0.4 * len(text.split()) * 140 / max(self.rate, 1) / 2.33)
+
+
+def test_sos_phrase_is_heard_within_a_second_through_a_speech_flood():
+    from hub.voice.speech import URGENT
+
+    said = []
+    heard = {}
+    speaker = PacedSpeaker("en", engine="pyttsx3",
+                           on_said=lambda t: (said.append(t), heard.setdefault(t, time.monotonic())))
+    speaker.start()
+    try:
+        sos = phrase("sos_raised", "en")
+        t_end = time.monotonic() + 4
+        n = 0
+        pressed_at = None
+        while time.monotonic() < t_end:  # 17 texts a second, as a misbehaving client did
+            speaker.say(f"chatter number {n}")
+            n += 1
+            if pressed_at is None and time.monotonic() > t_end - 3:
+                pressed_at = time.monotonic()
+                speaker.say(sos, priority=URGENT)
+            time.sleep(1 / 17)
+        assert sos in heard, "the SOS phrase was dropped in the flood"
+        assert heard[sos] - pressed_at < 1.0
+        assert speaker.dropped > 0  # ordinary chatter did overflow, oldest first
+        chatter = [int(t.split()[-1]) for t in said if t.startswith("chatter")]
+        assert chatter == sorted(chatter)
+    finally:
+        speaker.stop()
+
+
+def test_alarm_sound_request_is_never_dropped_by_a_speech_flood(tmp_path):
+    speaker = PacedSpeaker("en", engine="pyttsx3")
+    speaker.start()
+    try:
+        for n in range(200):
+            speaker.say(f"chatter {n}")
+        speaker.alarm(True)
+        deadline = time.monotonic() + 1.0
+        while speaker.alarms_sounded == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert speaker.alarms_sounded == 1
+    finally:
+        speaker.stop()
+
+
+def test_long_ordinary_text_is_spoken_in_pieces_so_an_sos_waits_little():
+    from hub.voice.speech import URGENT, split_pieces
+
+    long_text = " ".join(f"word{n}." for n in range(80))
+    pieces = split_pieces(long_text)
+    assert len(pieces) > 3 and all(len(p) <= 100 for p in pieces)
+    assert " ".join(pieces) == long_text
+    said = []
+    heard = {}
+    speaker = PacedSpeaker("en", engine="pyttsx3",
+                           on_said=lambda t: (said.append(t), heard.setdefault(t, time.monotonic())))
+    speaker.start()
+    try:
+        speaker.say(long_text)
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        speaker.say("Help is being called.", priority=URGENT)
+        deadline = time.monotonic() + 10
+        while "Help is being called." not in heard and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert heard["Help is being called."] - t0 < 5.0
+        assert said[0] == long_text  # one caption for the whole text
+    finally:
+        speaker.stop()

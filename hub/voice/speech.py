@@ -9,24 +9,45 @@ Engines: ``pyttsx3`` (the default when it works), ``espeak-ng`` (the command, a
 fallback), ``silent`` (log only: tests, and machines without audio). Whatever the
 engine, every utterance is also reported to ``on_said`` so the kiosk can show it
 as a caption.
+
+Priorities (an elder's alarm must never be lost behind chatter):
+
+* :data:`URGENT` texts (SOS phrases) go ahead of every ordinary text and are never
+  dropped. An utterance already playing cannot be cut off (pyttsx3's espeak driver
+  blocks in ``aplay``), so ordinary texts are spoken in short pieces and the urgent
+  lane is looked at between pieces.
+* :data:`NORMAL` texts wait in a bounded queue; when it is full the oldest waiting
+  ordinary text is dropped (and counted in :attr:`Speaker.dropped`).
+* The alarm sound has its own thread and is a state, not a queue entry: asking for it
+  starts ``aplay`` at once, whatever the speech thread is doing.
+* Setting changes (rate, volume) are coalesced: the latest value wins, nothing queues.
 """
 
+import collections
 import logging
 import math
-import queue
+import re
 import shutil
 import struct
 import subprocess
 import threading
+import time
 import wave
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["Speaker", "write_alarm_wav", "select_voice", "ENGINES"]
+__all__ = ["Speaker", "write_alarm_wav", "select_voice", "ENGINES", "URGENT", "NORMAL"]
 
 log = logging.getLogger(__name__)
 ENGINES = ("auto", "pyttsx3", "espeak-ng", "silent")
 _ESPEAK_VOICES = {"en": "en-us", "zh_CN": "cmn", "ko": "ko"}
+
+URGENT = 0  # SOS phrases: first in line, never dropped
+NORMAL = 1  # everything else: may be dropped oldest-first when too many wait
+MAX_NORMAL_WAITING = 32
+# An ordinary text longer than this is spoken in pieces, so an SOS phrase waits at
+# most one piece (about 5 s at 140 words per minute), not a whole long text.
+PIECE_CHARS = 100
 
 
 def write_alarm_wav(path: Path, *, seconds: float = 2.0, rate: int = 16000) -> Path:
@@ -61,18 +82,39 @@ def select_voice(voices, language: str) -> str | None:
     return None
 
 
+def split_pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
+    """Cut a text into pieces of at most ``limit`` characters, at sentence or word ends."""
+    if len(text) <= limit:
+        return [text]
+    pieces, rest = [], text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max((m.end() for m in re.finditer(r"[.!?;:。！？]\s*", window)), default=0)
+        if cut < limit // 3:
+            cut = window.rfind(" ")
+        if cut < limit // 3:
+            cut = limit
+        pieces.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    if rest:
+        pieces.append(rest)
+    return [p for p in pieces if p]
+
+
 class Speaker:
     """Say things aloud, one at a time, without ever blocking the caller.
 
     :param language: ``en``, ``zh_CN`` or ``ko``.
     :param engine: one of :data:`ENGINES`.
-    :param on_said: called (from the worker thread) with each text as it is spoken.
+    :param on_said: called (from the worker thread) with each text as it starts to be
+        spoken (once per text, even when it is spoken in pieces).
     :param alarm_wav: where to keep the generated alarm sound.
+    :param max_waiting: ordinary texts that may wait; beyond that the oldest is dropped.
     """
 
     def __init__(self, language: str = "en", *, engine: str = "auto", rate: int = 140,
                  volume: float = 1.0, on_said: Callable[[str], None] | None = None,
-                 alarm_wav: Path | None = None):
+                 alarm_wav: Path | None = None, max_waiting: int = MAX_NORMAL_WAITING):
         if engine not in ENGINES:
             raise ValueError(f"speech engine {engine!r}: use one of {', '.join(ENGINES)}")
         self.language = language
@@ -81,69 +123,122 @@ class Speaker:
         self.volume = volume
         self.on_said = on_said
         self.alarm_wav = alarm_wav
-        self._queue: queue.Queue = queue.Queue(maxsize=32)
+        self.max_waiting = max_waiting
+        self._cond = threading.Condition()
+        self._urgent: collections.deque[str] = collections.deque()
+        # (text, caption?) — the remaining pieces of a long text carry no caption
+        self._normal: collections.deque[tuple[str, bool]] = collections.deque()
+        self._config: dict | None = None
+        self._stopping = False
         self._thread: threading.Thread | None = None
         self._engine = None
+        self._alarm_cond = threading.Condition()
+        self._alarm_requests: collections.deque[bool] = collections.deque()
+        self._alarm_thread: threading.Thread | None = None
         self._alarm_proc: subprocess.Popen | None = None
+        self._last_drop_log = 0.0
         self.spoken: list[str] = []
+        self.dropped = 0
+        self.alarms_sounded = 0
 
     def start(self):
-        """Start the worker thread."""
+        """Start the speech and alarm-sound threads."""
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="speech", daemon=True)
         self._thread.start()
+        self._alarm_thread = threading.Thread(target=self._run_alarm, name="alarm-sound",
+                                              daemon=True)
+        self._alarm_thread.start()
 
-    def say(self, text: str):
-        """Queue a text; when the queue is full the oldest waiting text is dropped."""
-        while True:
-            try:
-                self._queue.put_nowait(("say", text))
-                return
-            except queue.Full:
-                try:
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    pass
+    def say(self, text: str, priority: int = NORMAL):
+        """Queue a text; never blocks.
+
+        :param priority: :data:`URGENT` (SOS phrases: next in line, never dropped) or
+            :data:`NORMAL` (dropped oldest-first when more than ``max_waiting`` wait).
+        """
+        with self._cond:
+            if priority == URGENT:
+                self._urgent.append(text)
+            else:
+                while len(self._normal) >= self.max_waiting:
+                    self._normal.popleft()
+                    self.dropped += 1
+                    now = time.monotonic()
+                    if now - self._last_drop_log > 10:
+                        self._last_drop_log = now
+                        log.warning("too much to say: dropped the oldest waiting text "
+                                    "(%d dropped so far; alarms are never dropped)",
+                                    self.dropped)
+                self._normal.append((text, True))
+            self._cond.notify()
+
+    def waiting(self) -> dict:
+        """How many texts wait in each lane (for status and tests)."""
+        with self._cond:
+            return {"urgent": len(self._urgent), "normal": len(self._normal)}
 
     def configure(self, *, rate: int | None = None, volume: float | None = None):
         """Change the speech rate (words per minute) or volume (0.1–1.0) from now on."""
-        try:
-            self._queue.put_nowait(("config", {"rate": rate, "volume": volume}))
-        except queue.Full:
-            log.warning("speech queue full; setting change dropped")
+        with self._cond:
+            cfg = dict(self._config or {})
+            if rate is not None:
+                cfg["rate"] = rate
+            if volume is not None:
+                cfg["volume"] = volume
+            self._config = cfg
+            self._cond.notify()
 
     def alarm(self, on: bool):
-        """Start (or repeat) or stop the alarm sound."""
-        try:
-            self._queue.put_nowait(("alarm", on))
-        except queue.Full:
-            log.warning("speech queue full; alarm sound request dropped")
+        """Start (or repeat) or stop the alarm sound, at once and never dropped."""
+        with self._alarm_cond:
+            self._alarm_requests.append(bool(on))
+            self._alarm_cond.notify()
 
     def stop(self, timeout: float = 3.0):
-        """Stop the worker (pending texts are dropped)."""
-        try:
-            self._queue.put_nowait(("stop", None))
-        except queue.Full:
-            pass
+        """Stop the worker (pending texts are dropped) and the alarm sound."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        with self._alarm_cond:
+            self._alarm_cond.notify()
         if self._thread:
             self._thread.join(timeout)
+        if self._alarm_thread:
+            self._alarm_thread.join(timeout)
         self._stop_alarm()
 
     # -- worker thread -------------------------------------------------------------
 
+    def _next(self):
+        """Wait for the next job: settings first, then urgent texts, then ordinary ones."""
+        with self._cond:
+            while True:
+                if self._stopping:
+                    return "stop", None
+                if self._config is not None:
+                    cfg, self._config = self._config, None
+                    return "config", cfg
+                if self._urgent:
+                    return "say", (self._urgent.popleft(), True)
+                if self._normal:
+                    text, caption = self._normal.popleft()
+                    pieces = split_pieces(text)
+                    for piece in reversed(pieces[1:]):
+                        self._normal.appendleft((piece, False))
+                    return "say", (pieces[0], text if caption else None)
+                self._cond.wait()
+
     def _run(self):
         while True:
-            what, arg = self._queue.get()
+            what, arg = self._next()
             if what == "stop":
                 return
             try:
-                if what == "say":
-                    self._speak(arg)
-                elif what == "config":
-                    self._apply_config(**arg)
-                elif arg:
-                    self._play_alarm()
+                if what == "config":
+                    self._apply_config(arg.get("rate"), arg.get("volume"))
                 else:
-                    self._stop_alarm()
+                    text, caption = arg
+                    self._speak(text, caption=text if caption is True else caption)
             except Exception:  # a broken audio stack must not kill the alarm path
                 log.exception("speech failed; recreating the engine")
                 self._engine = None
@@ -157,11 +252,16 @@ class Speaker:
             self._engine.setProperty("rate", self.rate)
             self._engine.setProperty("volume", self.volume)
 
-    def _speak(self, text: str):
-        self.spoken.append(text)
-        log.info("saying: %s", text)
-        if self.on_said:
-            self.on_said(text)
+    def _speak(self, text: str, *, caption: str | None = None):
+        if caption is not None:
+            self.spoken.append(caption)
+            log.info("saying: %s", caption)
+            if self.on_said:
+                self.on_said(caption)
+        self._utter(text)
+
+    def _utter(self, text: str):
+        """Speak one piece through the engine, blocking this (the speech) thread."""
         engine = self.engine_name
         if engine in ("auto", "pyttsx3"):
             try:
@@ -180,7 +280,8 @@ class Speaker:
                 self.engine_name = "silent"
                 return
             subprocess.run([exe, "-v", _ESPEAK_VOICES.get(self.language, "en-us"),
-                            "-s", str(self.rate), "-a", str(int(self.volume * 200)), text], timeout=60, check=False,
+                            "-s", str(self.rate), "-a", str(int(self.volume * 200)), text],
+                           timeout=60, check=False,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _pyttsx3_say(self, text: str):
@@ -199,7 +300,23 @@ class Speaker:
         self._engine.say(text)
         self._engine.runAndWait()
 
+    # -- alarm-sound thread ------------------------------------------------------------
+
+    def _run_alarm(self):
+        while True:
+            with self._alarm_cond:
+                while not self._alarm_requests and not self._stopping:
+                    self._alarm_cond.wait()
+                if self._stopping:
+                    return
+                on = self._alarm_requests.popleft()
+            try:
+                self._play_alarm() if on else self._stop_alarm()
+            except Exception:
+                log.exception("could not %s the alarm sound", "start" if on else "stop")
+
     def _play_alarm(self):
+        self.alarms_sounded += 1
         if self.engine_name == "silent" or not self.alarm_wav:
             log.warning("ALARM SOUND (silent mode)")
             return
