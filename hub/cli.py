@@ -180,6 +180,35 @@ def sim(ctx, what, args):
 
 
 @cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--root", default="/", show_default=True, type=click.Path(file_okay=False),
+              help="Provision the root filesystem at DIR (image build); no enrollment then.")
+@click.option("--wait-network", type=click.FloatRange(0), default=0.0,
+              help="Seconds to keep retrying enrollment while the network comes up.")
+@click.option("--first-boot", is_flag=True,
+              help="Run by hub-firstboot.service: then switch on the read-only root.")
+@click.pass_context
+def provision(ctx, file, root, wait_network, first_boot):
+    """Apply a hub-provision.toml (Wi-Fi, platform, PIN, language, time zone, name).
+
+    The config is written (0640) only after the hub's own loader accepts it; the
+    file's secrets are removed afterwards. See docs/technicians.md.
+    """
+    from hub.provision import ProvisionError
+    from hub.provision import provision as apply
+
+    config_path = ctx.find_root().obj["config_path"]
+    try:
+        result = apply(file, config_path=config_path, root=root, wait_network=wait_network,
+                       enroll=root == "/", first_boot=first_boot)
+    except ProvisionError as exc:
+        raise click.ClickException(str(exc)) from None
+    for level, step, detail in result.steps:
+        click.echo(f"{level:<5} {step:<15} {detail}")
+    ctx.exit(0 if result.ok else 1)
+
+
+@cli.command()
 def version():
     """Print the hub's version."""
     click.echo(f"hub {__version__}")

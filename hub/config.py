@@ -149,7 +149,13 @@ class KioskSection:
     fullscreen: bool = _key(default=True, doc="full screen without decorations")
     width: int = _key(default=800, min=640, max=3840, doc="window width when not full screen")
     height: int = _key(default=480, min=400, max=2160, doc="window height when not full screen")
-    setup_pin: str = _key(default="1234", pattern=r"[0-9]{4,8}", doc="PIN for the Setup screen")
+    setup_pin: str = _key(default="1234", pattern=r"[0-9]{4,8}",
+                          doc="plain PIN for the Setup screen, used only while setup_pin_hash "
+                              "is empty (hub doctor fails on the default)")
+    setup_pin_hash: str = _key(default="", pattern=r"(scrypt\$[0-9]+\$[0-9]+\$[0-9]+\$[0-9a-f]{32}"
+                               r"\$[0-9a-f]{64})?",
+                               doc="salted scrypt hash of the family PIN, written by "
+                                   "`hub provision`; check with hub.provision.check_pin")
     dim_start: str = _key(default="22:00", pattern=_HHMM, doc="screen dims from, HH:MM")
     dim_end: str = _key(default="06:30", pattern=_HHMM, doc="screen dims until, HH:MM")
 
