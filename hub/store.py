@@ -15,7 +15,12 @@ Rules it keeps:
   whether the clock was synchronised then.
 * Retention deletes only what was delivered; an SOS is never deleted.
 * When the disk is nearly full, only alarms and check-ins may still be written,
-  and a ballast file is given up to make room for them.
+  and a ballast file is given up to make room for them. A second, smaller ballast
+  is given up only for an SOS: when everything else has used the disk up, an alarm
+  can still be written.
+* A damaged file (not a database, a bad header, failed ``quick_check``, truncated to
+  0 bytes) raises :class:`DamagedDatabaseError`; :func:`set_aside_damaged` renames it
+  (never deletes it) so the core can start on a fresh database beside it.
 
 One :class:`Store` is used from one thread at a time (the core gives it a
 dedicated writer thread); other processes open their own.
@@ -45,6 +50,10 @@ __all__ = [
     "PRIORITY_ALERT",
     "PRIORITY_NORMAL",
     "ESSENTIAL_KINDS",
+    "DamagedDatabaseError",
+    "set_aside_damaged",
+    "damaged_copies",
+    "writable_problem",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,6 +79,70 @@ ESSENTIAL_KINDS = frozenset(
 )
 
 BALLAST_NAME = "disk-reserve.ballast"
+# Given up only for an SOS: room for a dozen alarm transactions in the WAL.
+SOS_BALLAST_NAME = "sos-reserve.ballast"
+SOS_BALLAST_BYTES = 1024 * 1024
+DAMAGED_MARK = ".damaged-"
+
+
+class DamagedDatabaseError(StoreError):
+    """The database file is damaged: keep it for recovery, never recreate it in place."""
+
+
+def damaged_copies(db_path: str | os.PathLike) -> list[Path]:
+    """Damaged databases kept beside ``db_path`` by :func:`set_aside_damaged`, oldest first."""
+    db_path = Path(db_path)
+    found = [p for p in db_path.parent.glob(db_path.name + DAMAGED_MARK + "*")
+             if not p.name.endswith(("-wal", "-shm", "-journal"))]
+    return sorted(found)
+
+
+def set_aside_damaged(db_path: str | os.PathLike, now: dt.datetime | None = None) -> Path:
+    """Rename a damaged database and its -wal/-shm (never delete them); return the new path.
+
+    The companions keep their suffix after the new name, so SQLite (or ``.recover``)
+    still finds the WAL that belongs to the kept copy.
+    """
+    db_path = Path(db_path)
+    stamp = (now or utc_now()).strftime("%Y%m%dT%H%M%SZ")
+    kept = db_path.with_name(db_path.name + DAMAGED_MARK + stamp)
+    n = 1
+    while kept.exists():
+        n += 1
+        kept = db_path.with_name(f"{db_path.name}{DAMAGED_MARK}{stamp}-{n}")
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = Path(str(db_path) + suffix)
+        if companion.exists():
+            os.replace(companion, Path(str(kept) + suffix))
+    if db_path.exists():
+        os.replace(db_path, kept)
+    fd = os.open(db_path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # the renames themselves must survive a power cut
+    finally:
+        os.close(fd)
+    return kept
+
+
+def writable_problem(db_path: str | os.PathLike) -> str | None:
+    """Why the hub could not write this database (read-only file, folder or filesystem), or None.
+
+    Looks at the mode bits as well as ``access()``: a root technician can write a file
+    marked read-only, the ``hub`` user running the core cannot.
+    """
+    db_path = Path(db_path)
+    if not db_path.exists():
+        return None
+    mode = db_path.stat().st_mode
+    if not mode & 0o200:
+        return f"{db_path} is read-only (mode {oct(mode & 0o777)})"
+    if not os.access(db_path, os.W_OK):
+        return f"{db_path} is not writable by this user"
+    if os.statvfs(db_path.parent).f_flag & os.ST_RDONLY:
+        return f"the filesystem holding {db_path.parent} is mounted read-only"
+    if not os.access(db_path.parent, os.W_OK) or not db_path.parent.stat().st_mode & 0o200:
+        return f"{db_path.parent} is read-only: SQLite cannot create its -wal file there"
+    return None
 
 migrations = Migrations("hub")
 
@@ -196,6 +269,10 @@ class Store:
     :param now: the clock, injectable for tests.
     :param synced: tells whether the clock is synchronised (see :mod:`hub.clock`).
     :param disk_free: returns free bytes where the DB lives; injectable for tests.
+    :param migrate: apply pending migrations.
+    :param check: run ``PRAGMA quick_check`` after opening (the core does, at start).
+    :raises DamagedDatabaseError: the file is damaged (kept as it is).
+    :raises StoreError: it cannot be opened for another reason (permissions…).
     """
 
     def __init__(
@@ -207,6 +284,7 @@ class Store:
         synced: Callable[[], bool | None] = clock_synced,
         disk_free: Callable[[], int] | None = None,
         migrate: bool = True,
+        check: bool = False,
     ):
         self.path = Path(path)
         self.reserve_bytes = reserve_bytes
@@ -215,6 +293,12 @@ class Store:
         self._disk_free = disk_free or self._statvfs_free
         self._free_checked = (0.0, 0)
         try:
+            # SQLite takes an empty file for a new database and would write a fresh
+            # schema over what was a damaged one: a hub database is never 0 bytes.
+            if self.path.exists() and self.path.stat().st_size == 0:
+                raise DamagedDatabaseError(
+                    f"database {self.path} is empty (0 bytes): it was truncated. "
+                    "It is kept as it is; see `hub doctor`.")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), timeout=10, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
@@ -225,15 +309,25 @@ class Store:
         self.db = sqlite_utils.Database(conn)
         try:
             self._configure()
+            if check:
+                result = self.quick_check()
+                if result != "ok":
+                    raise sqlite3.DatabaseError(f"quick_check: {result[:200]}")
             if migrate:
                 migrations.apply(self.db)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError as exc:
             conn.close()
             raise StoreError(
+                f"cannot use database {self.path} ({exc}). "
+                "Is the file and its folder writable by this user? Run `hub doctor`."
+            ) from None
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise DamagedDatabaseError(
                 f"database {self.path} is damaged or not a hub database ({exc}). "
                 "Run `hub doctor`; keep the file for a technician."
             ) from None
-        self._ensure_ballast()
+        self.ensure_reserve()
 
     # -- transactions ------------------------------------------------------------
 
@@ -291,6 +385,11 @@ class Store:
         """Close the connection (the WAL is checkpointed by SQLite)."""
         self.db.conn.close()
 
+    def quick_check(self) -> str:
+        """Run ``PRAGMA quick_check`` (structure, no index contents); "ok" when sound."""
+        rows = self.db.execute("PRAGMA quick_check").fetchall()
+        return "; ".join(r[0] for r in rows)
+
     def integrity_check(self) -> str:
         """Run ``PRAGMA integrity_check``; "ok" when the file is sound."""
         rows = self.db.execute("PRAGMA integrity_check").fetchall()
@@ -305,18 +404,30 @@ class Store:
     def _ballast_path(self) -> Path:
         return self.path.parent / BALLAST_NAME
 
-    def _ensure_ballast(self):
-        """Keep a small file we can delete to make room for an alarm on a full disk."""
-        ballast = self._ballast_path()
+    def _sos_ballast_path(self) -> Path:
+        return self.path.parent / SOS_BALLAST_NAME
+
+    def ensure_reserve(self):
+        """Keep the two ballast files (re-made once space is back after a full disk).
+
+        The first (a quarter of the reserve, up to 16 MB) is given up for any alarm or
+        check-in; the second (up to 1 MB) only for an SOS. The SOS one is made first and
+        even when the disk is already low: it is what lets an alarm in when nothing else can.
+        """
+        sos_size = min(SOS_BALLAST_BYTES, self.reserve_bytes // 2)
         size = min(self.reserve_bytes // 4, 16 * 1024 * 1024)
-        if ballast.exists() or self._disk_free() < self.reserve_bytes + size:
-            return
-        try:
-            with open(ballast, "wb") as fh:
-                os.posix_fallocate(fh.fileno(), 0, size)
-        except OSError as exc:
-            log.warning("could not create disk reserve %s: %s", ballast, exc)
-            ballast.unlink(missing_ok=True)
+        for path, nbytes, need in (
+                (self._sos_ballast_path(), sos_size, sos_size * 2),
+                (self._ballast_path(), size, self.reserve_bytes + size)):
+            if nbytes < 64 * 1024 or path.exists() or self._disk_free() < need:
+                continue
+            try:
+                with open(path, "wb") as fh:
+                    os.posix_fallocate(fh.fileno(), 0, nbytes)
+                    os.fsync(fh.fileno())
+            except OSError as exc:
+                log.warning("could not create disk reserve %s: %s", path, exc)
+                path.unlink(missing_ok=True)
 
     def disk_low(self) -> bool:
         """True when free space is below the reserve (checked at most once a second)."""
@@ -332,10 +443,21 @@ class Store:
         if ballast.exists():
             log.error("disk full: releasing the disk reserve to write an alarm or check-in")
             ballast.unlink()
-        self.prune(older_than=dt.timedelta(0))
+        with contextlib.suppress(sqlite3.OperationalError):  # pruning needs room too
+            self.prune(older_than=dt.timedelta(0))
         self._free_checked = (0.0, 0)
 
-    def _write(self, essential: bool, fn: Callable[[], object]):
+    def _make_room_for_sos(self) -> bool:
+        """Give up the SOS-only ballast; False if it was already gone."""
+        ballast = self._sos_ballast_path()
+        if not ballast.exists():
+            return False
+        log.critical("disk full: releasing the SOS reserve to write an alarm")
+        ballast.unlink()
+        self._free_checked = (0.0, 0)
+        return True
+
+    def _write(self, essential: bool, fn: Callable[[], object], *, sos: bool = False):
         if not essential and self.disk_low():
             self.prune(older_than=dt.timedelta(0))
             self._free_checked = (0.0, 0)
@@ -354,6 +476,11 @@ class Store:
                     f"storage full ({exc}): only alarms and check-ins are being saved"
                 ) from None
             self._make_room()
+            try:
+                return fn()
+            except sqlite3.OperationalError as again:
+                if not (sos and _is_full(again) and self._make_room_for_sos()):
+                    raise
             return fn()
 
     # -- facts -----------------------------------------------------------------
@@ -411,7 +538,7 @@ class Store:
                     also()
             return self._event_from_row(row)
 
-        return self._write(kind in ESSENTIAL_KINDS, write)
+        return self._write(kind in ESSENTIAL_KINDS, write, sos=kind.startswith("sos_"))
 
     def _event_body(self, row: dict) -> dict:
         return {

@@ -1,6 +1,7 @@
 """The store: migrations, durability settings, outbox, retention, the disk reserve."""
 
 import datetime as dt
+import os
 import sqlite3
 
 import pytest
@@ -241,3 +242,125 @@ def test_write_while_another_connection_commits_waits_instead_of_failing(tmp_pat
     finally:
         a.close()
         b.close()
+
+
+# -- damaged, truncated and read-only files ------------------------------------------
+
+def _made_db(path):
+    s = Store(path, reserve_bytes=1)
+    for n in range(300):
+        s.record_event("checkin", {"n": n, "pad": "x" * 200})
+    s.close()
+    return path
+
+
+def test_a_database_truncated_to_zero_bytes_is_damaged_not_recreated(tmp_path):
+    from hub.store import DamagedDatabaseError
+
+    path = _made_db(tmp_path / "hub.db")
+    path.write_bytes(b"")
+    with pytest.raises(DamagedDatabaseError, match="0 bytes"):
+        Store(path)
+    assert path.stat().st_size == 0  # left exactly as found
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bad_header", "flipped_page"])
+def test_damage_is_found_at_open_with_check(tmp_path, damage):
+    from hub.store import DamagedDatabaseError
+
+    path = _made_db(tmp_path / "hub.db")
+    data = bytearray(path.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2 + 100]
+    elif damage == "bad_header":
+        data[0:16] = b"NOT SQLITE AT AL"
+    else:  # overwrite a b-tree page in the middle with noise
+        page = 4096 * (len(data) // 4096 // 2)
+        data[page:page + 4096] = bytes((i * 37 + 11) % 256 for i in range(4096))
+    path.write_bytes(bytes(data))
+    with pytest.raises(DamagedDatabaseError):
+        Store(path, check=True)
+
+
+def test_a_damaged_database_is_set_aside_with_its_wal_never_deleted(tmp_path):
+    from hub.store import damaged_copies, set_aside_damaged
+
+    path = tmp_path / "hub.db"
+    path.write_bytes(b"garbage" * 100)
+    (tmp_path / "hub.db-wal").write_bytes(b"wal bytes")
+    kept = set_aside_damaged(path)
+    assert not path.exists()
+    assert kept.read_bytes() == b"garbage" * 100
+    assert (tmp_path / (kept.name + "-wal")).read_bytes() == b"wal bytes"
+    assert damaged_copies(path) == [kept]
+    fresh = Store(path)  # the core then starts on a fresh file beside it
+    fresh.close()
+    assert damaged_copies(path) == [kept]
+
+
+def test_a_read_only_database_is_reported(tmp_path):
+    from hub.store import writable_problem
+
+    path = _made_db(tmp_path / "hub.db")
+    assert writable_problem(path) is None
+    path.chmod(0o444)
+    assert "read-only" in writable_problem(path)
+
+
+# -- a disk really full: the SOS-only reserve ----------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 6 MB tmpfs (needs root and mount permission; skipped otherwise)."""
+    import subprocess
+
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mnt)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def fill(path):
+    """Fill the filesystem holding ``path`` to the last byte; return the filler file."""
+    filler = path / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for size in (1 << 20, 1 << 16, 4096, 512, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_sos_is_written_on_a_full_disk_after_everything_else_used_the_reserve(small_disk):
+    s = Store(small_disk / "hub.db", reserve_bytes=1024 * 1024)
+    try:
+        assert (small_disk / "sos-reserve.ballast").exists()
+        (small_disk / "disk-reserve.ballast").unlink()  # check-ins used it up earlier
+        fill(small_disk)
+        with pytest.raises((StorageFullError, sqlite3.OperationalError)):
+            for n in range(200):
+                s.record_event("checkin", {"n": n, "pad": "x" * 3000})
+        with pytest.raises(StorageFullError):
+            s.add_reading(dict(BP))
+        event = s.record_event("sos_raised", {"test": False}, priority=PRIORITY_SOS)
+        assert s.get_event(event["id"])["kind"] == "sos_raised"
+        assert s.outbox_ready(5)[0]["id"] == event["id"]
+        assert not (small_disk / "sos-reserve.ballast").exists()
+    finally:
+        s.close()
+    (small_disk / "filler").unlink()
+    s = Store(small_disk / "hub.db", reserve_bytes=1024 * 1024)  # space is back
+    try:
+        assert (small_disk / "sos-reserve.ballast").exists()  # the reserve is re-made
+        assert s.integrity_check() == "ok"
+    finally:
+        s.close()
