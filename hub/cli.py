@@ -133,17 +133,37 @@ def status(ctx, as_json):
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (for the platform).")
+@click.option("--gpio-test", type=click.FloatRange(1, 600), default=None, metavar="SECONDS",
+              help="Wiring test: watch the SOS button, motion and door pins for SECONDS.")
 @click.pass_context
-def doctor(ctx):
-    """Check config, database, disk, socket, audio, Bluetooth and GPIO, with hints."""
-    from hub.doctor import run_checks
+def doctor(ctx, as_json, gpio_test):
+    """Check the hub on site: config and PIN, database, disk and SD card, core, display,
+    touch, audio out and in, microphone, Bluetooth and devices, GPIO, platform, clock."""
+    from hub.doctor import checks_json, gpio_wiring_test, run_checks
 
     cfg = get_config(ctx)
+    if gpio_test:
+        click.echo(f"Watching the pins for {gpio_test:.0f} s: press the SOS button, walk past "
+                   "the motion sensor, open and close the door.")
+        try:
+            counts = gpio_wiring_test(cfg, gpio_test)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+        for name, changes in counts.items():
+            word = "OK  " if changes else "FAIL"
+            click.echo(f"{word} {name:<11} {changes} changes"
+                       + ("" if changes else "  → check its wires (docs/wiring.md)"))
+        ctx.exit(0 if all(counts.values()) else 1)
+    checks = run_checks(cfg)
+    if as_json:
+        click.echo(checks_json(checks))
     worst = "OK"
-    for check in run_checks(cfg):
-        click.echo(f"{check.level:<5} {check.name:<12} {check.detail}")
-        if check.hint and check.level != "OK":
-            click.echo(f"{'':<18} → {check.hint}")
+    for check in checks:
+        if not as_json:
+            click.echo(f"{check.level:<5} {check.name:<12} {check.detail}")
+            if check.hint and check.level != "OK":
+                click.echo(f"{'':<18} → {check.hint}")
         if check.level == "FAIL" or (check.level == "WARN" and worst == "OK"):
             worst = check.level
     ctx.exit(1 if worst == "FAIL" else 0)
