@@ -78,7 +78,8 @@ def _glucose_mg_dl(reading: dict) -> float | None:
 
 def main_value(reading: dict) -> dict[str, float]:
     """The values that matter for a reading's status, by key."""
-    values = reading.get("values") or {}
+    # None: the device gave no number (e.g. a glucose meter's LO/HI, see _out_of_range).
+    values = {k: v for k, v in (reading.get("values") or {}).items() if v is not None}
     kind = reading.get("kind")
     if kind == "blood_pressure":
         return {k: float(values[k]) for k in ("systolic", "diastolic") if k in values}
@@ -94,12 +95,20 @@ def main_value(reading: dict) -> dict[str, float]:
     return {}
 
 
+def _out_of_range(reading: dict) -> list[str]:
+    """``extra["out_of_range"]`` words (hub.sensors.ble.parsers): beyond the device's range."""
+    flags = (reading.get("extra") or {}).get("out_of_range")
+    return list(flags.values()) if isinstance(flags, dict) else []
+
+
 def _fmt(v: float, decimals: int) -> str:
     return f"{v:.{decimals}f}" if decimals else f"{round(v):d}"
 
 
 def value_text(reading: dict) -> str:
     """The big number: ``138/85``, ``72``, ``36.8``, ``96``, ``6.1``, ``64.5``."""
+    if _out_of_range(reading):  # beyond the device's range: HI/LO, as the device shows it
+        return "HI" if "above_device_range" in _out_of_range(reading) else "LO"
     values = reading.get("values") or {}
     kind = reading.get("kind")
     if kind == "blood_pressure" and "systolic" in values and "diastolic" in values:
@@ -140,6 +149,8 @@ def classify(reading: dict) -> Status:
     """The worst status over a reading's values, with its words."""
     kind = reading.get("kind")
     worst = "unknown"
+    if _out_of_range(reading):
+        worst = "very_high" if "above_device_range" in _out_of_range(reading) else "very_low"
     for key, v in main_value(reading).items():
         rng = RANGES.get((kind, key))
         if rng is None:

@@ -161,8 +161,10 @@ def test_glucose_fetch_resumes_by_sequence_after_a_disconnect_mid_transfer(fake_
         async with Running(fake_core, backend) as service:
             await pair(service, METER)
             await until(lambda: len(fake_core.readings) == 5, timeout=20, what="5 records")
+            # the sequence is advanced just after each reading is stored: wait for it too
+            await until(lambda: service.paired[METER].get("last_sequence") == 5,
+                        what="last sequence 5")
             assert service.counters["incomplete_visits"] == 1
-            assert service.paired[METER]["last_sequence"] == 5
 
     run(go())
     assert [r["extra"]["sequence_number"] for r in fake_core.readings] == [1, 2, 3, 4, 5]

@@ -23,12 +23,20 @@ Rules every parser keeps:
 * *No reading*: when the device itself says there is no valid value of the person, the
   parser raises :class:`NoReading` (a subclass of :class:`MalformedPayload`), so a NaN is
   never stored as a number and callers have one path for "nothing to store". That is:
-  a special SFLOAT/FLOAT (NaN, NRes, ±INF, reserved) in the primary value (systolic,
+  a special SFLOAT/FLOAT NaN, NRes or reserved in the primary value (systolic,
   diastolic, temperature, SpO2, glucose concentration), weight 0xFFFF ("measurement
   unsuccessful"), a glucose record without a concentration, a glucose control-solution
   test, a PLX record flagged unavailable/invalid/demonstration/testing, and a heart rate
   of 0. A special value in a *secondary* field (mean arterial pressure, pulse rate,
   pulse amplitude index, PLX fast/slow values) only makes that field ``None``.
+* *Out of range*: ±INF in a primary value is the device saying "above/below what I can
+  measure" — a glucose meter's HI and LO, a thermometer's "Hi"/"Lo". That is a fact about
+  the person, often an urgent one, so it is **not** "no reading": the dataclass keeps the
+  :class:`~hub.sensors.ble.sfloat.Special` and ``to_reading()`` gives the value as
+  ``None`` with ``extra["out_of_range"] = {"<value>": "above_device_range" |
+  "below_device_range"}`` (:data:`ABOVE_RANGE`, :data:`BELOW_RANGE`). A glucose record
+  whose Sensor Status Annunciation says "result above/below device range" is flagged the
+  same way, keeping the number the meter sent (its range limit).
 * Values keep the device's precision as :class:`~decimal.Decimal` in the dataclasses;
   ``to_reading()`` gives floats in the hub's units (mm[Hg], Cel, kg, mmol/L + mg/dL)
   and keeps the device's own value and unit beside when it converted.
@@ -85,6 +93,9 @@ __all__ = [
     "LB_TO_KG",
     "INCH_TO_M",
     "GLUCOSE_MG_DL_PER_MMOL_L",
+    # out of the device's range
+    "ABOVE_RANGE",
+    "BELOW_RANGE",
 ]
 
 
@@ -304,12 +315,34 @@ class _Reader:
         return len(self.data) - self.pos
 
 
-def _primary(what: str, field: str, value: Decimal | Special) -> Decimal:
-    """A value the reading cannot exist without: a special value means no reading."""
+def _primary(what: str, field: str, value: Decimal | Special) -> Decimal | Special:
+    """A value the reading cannot exist without.
+
+    NaN, NRes and reserved mean no reading (:class:`NoReading`). ±INF is kept: the device
+    measured, and the value is beyond its range (see "Out of range" above).
+    """
+    if value in _OUT_OF_RANGE:
+        return value
     if isinstance(value, Special):
         reason = f"{field} is {value.value} (the device has no valid value)"
         raise NoReading(what, field, reason, value)
     return value
+
+
+#: ``extra["out_of_range"]`` words: the value is beyond what the device can measure.
+ABOVE_RANGE = "above_device_range"
+BELOW_RANGE = "below_device_range"
+_OUT_OF_RANGE = {Special.PLUS_INFINITY: ABOVE_RANGE, Special.MINUS_INFINITY: BELOW_RANGE}
+
+
+def _number(value: Decimal | Special) -> Decimal | None:
+    """The Decimal, or None for an out-of-range special (the reading says which way)."""
+    return None if isinstance(value, Special) else value
+
+
+def _out_of_range(values: dict[str, Decimal | Special | None]) -> dict[str, str]:
+    """Value name → ABOVE_RANGE / BELOW_RANGE, for the values that are ±INF."""
+    return {name: _OUT_OF_RANGE[v] for name, v in values.items() if v in _OUT_OF_RANGE}
 
 
 def _secondary(value: Decimal | Special) -> Decimal | None:
@@ -322,9 +355,10 @@ def _words(bits: int, table: dict[int, str]) -> list[str]:
     return [name for bit, name in table.items() if bits >> bit & 1]
 
 
-def _dec(value: Decimal) -> str:
-    """A Decimal as a JSON-safe string that keeps its exponent ("16.0", "1.2E-4")."""
-    return str(value)
+def _dec(value: Decimal | Special) -> str:
+    """A Decimal as a JSON-safe string that keeps its exponent ("16.0", "1.2E-4");
+    a special value as its 11073 name ("+INF")."""
+    return value.value if isinstance(value, Special) else str(value)
 
 
 # --------------------------------------------------------------------------- writing bytes
@@ -394,8 +428,8 @@ class BloodPressureMeasurement:
     :param measurement_status: the raw Measurement Status bits, if sent.
     """
 
-    systolic: Decimal
-    diastolic: Decimal
+    systolic: Decimal | Special
+    diastolic: Decimal | Special
     mean_arterial: Decimal | None = None
     unit: str = MMHG
     time_stamp: DeviceTime | None = None
@@ -418,10 +452,12 @@ class BloodPressureMeasurement:
         """The hub's common reading dict: pressures in mm[Hg], pulse in /min."""
         names = ("systolic", "diastolic", "mean_arterial")
         raw = {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+        numbers = {n: _number(v) for n, v in raw.items()}
         if self.unit == KPA:
-            values = {n: _converted(v * KPA_TO_MMHG, MMHG) for n, v in raw.items()}
+            values = {n: None if v is None else _converted(v * KPA_TO_MMHG, MMHG)
+                      for n, v in numbers.items()}
         else:
-            values = {n: float(v) for n, v in raw.items()}
+            values = {n: None if v is None else float(v) for n, v in numbers.items()}
         units = {n: MMHG for n in values}
         if self.pulse_rate is not None:
             values["pulse"] = float(self.pulse_rate)
@@ -434,6 +470,8 @@ class BloodPressureMeasurement:
         if self.unit != MMHG:
             extra["original_unit"] = self.unit
             extra["original_values"] = {n: _dec(v) for n, v in raw.items()}
+        if _out_of_range(raw):
+            extra["out_of_range"] = _out_of_range(raw)
         return _reading("blood_pressure", values, units, self.time_stamp, extra)
 
 
@@ -449,7 +487,8 @@ def parse_blood_pressure(data: bytes) -> BloodPressureMeasurement:
 
     :param data: the characteristic value.
     :raises MalformedPayload: too short for its flags.
-    :raises NoReading: systolic or diastolic is a special value.
+    :raises NoReading: systolic or diastolic is NaN, NRes or reserved (±INF is kept:
+        out of the cuff's range).
     """
     r = _Reader(data, BLOOD_PRESSURE)
     flags = r.u8("flags")
@@ -528,7 +567,7 @@ class TemperatureMeasurement:
     :param temperature_type: the raw Temperature Type code (1 armpit … 9 tympanum), if sent.
     """
 
-    temperature: Decimal
+    temperature: Decimal | Special
     unit: str = CEL
     time_stamp: DeviceTime | None = None
     temperature_type: int | None = None
@@ -536,12 +575,17 @@ class TemperatureMeasurement:
     def to_reading(self) -> dict[str, Any]:
         """The hub's common reading dict: temperature in Cel."""
         extra: dict[str, Any] = {}
+        number = _number(self.temperature)
+        if number is None:
+            celsius = None
+            extra["out_of_range"] = _out_of_range({"temperature": self.temperature})
+        elif self.unit == DEG_F:
+            celsius = _converted((number - 32) * 5 / 9, CEL)
+        else:
+            celsius = float(number)
         if self.unit == DEG_F:
-            celsius = _converted((self.temperature - 32) * 5 / 9, CEL)
             extra["original_unit"] = DEG_F
             extra["original_values"] = {"temperature": _dec(self.temperature)}
-        else:
-            celsius = float(self.temperature)
         if self.temperature_type is not None:
             extra["temperature_type"] = TEMPERATURE_TYPES.get(
                 self.temperature_type, f"reserved_{self.temperature_type}"
@@ -561,7 +605,7 @@ def parse_temperature(data: bytes) -> TemperatureMeasurement:
 
     :param data: the characteristic value.
     :raises MalformedPayload: too short for its flags.
-    :raises NoReading: the temperature is a special value.
+    :raises NoReading: the temperature is NaN, NRes or reserved (±INF is kept).
     """
     r = _Reader(data, TEMPERATURE)
     flags = r.u8("flags")
@@ -652,7 +696,7 @@ class GlucoseMeasurement:
 
     sequence_number: int
     base_time: DeviceTime
-    concentration: Decimal
+    concentration: Decimal | Special
     unit: str = KG_PER_L
     sample_type: int = 1
     sample_location: int = 1
@@ -677,12 +721,17 @@ class GlucoseMeasurement:
 
     def to_reading(self) -> dict[str, Any]:
         """The hub's common reading dict: glucose in mmol/L and mg/dL."""
-        if self.unit == MOL_PER_L:
-            mmol = self.concentration * 1000
+        number = _number(self.concentration)
+        mmol_value: float | None
+        mg_value: float | None
+        if number is None:
+            mmol_value = mg_value = None
+        elif self.unit == MOL_PER_L:
+            mmol = number * 1000
             mmol_value = float(mmol)
             mg_value = _converted(mmol * GLUCOSE_MG_DL_PER_MMOL_L, MG_PER_DL)
         else:
-            mg = self.concentration * 100000
+            mg = number * 100000
             mg_value = float(mg)
             mmol_value = _converted(mg / GLUCOSE_MG_DL_PER_MMOL_L, MMOL_PER_L)
         extra: dict[str, Any] = {
@@ -700,6 +749,13 @@ class GlucoseMeasurement:
             extra["base_time"] = self.base_time.isoformat()
         if self.sensor_status is not None:
             extra["sensor_status"] = self.status_words
+        side = _OUT_OF_RANGE.get(self.concentration)
+        if side is None and "result_above_device_range" in self.status_words:
+            side = ABOVE_RANGE  # the number sent is the meter's upper limit
+        elif side is None and "result_below_device_range" in self.status_words:
+            side = BELOW_RANGE
+        if side is not None:
+            extra["out_of_range"] = {"glucose": side, "glucose_mg_dl": side}
         when = self.measurement_time()
         return {
             "kind": "glucose",
@@ -723,7 +779,8 @@ def parse_glucose(data: bytes) -> GlucoseMeasurement:
 
     :param data: the characteristic value.
     :raises MalformedPayload: too short for its flags.
-    :raises NoReading: no concentration, a special concentration, or a control-solution test.
+    :raises NoReading: no concentration, a NaN/NRes/reserved concentration, or a
+        control-solution test. ±INF (the meter's HI/LO) is kept as out of range.
     """
     r = _Reader(data, GLUCOSE)
     flags = r.u8("flags")
@@ -997,8 +1054,11 @@ def _plx_extra(status: int | None, device_status: int | None,
     return extra
 
 
-def _spo2_values(spo2: Decimal, pulse: Decimal | None) -> tuple[dict[str, float], dict[str, str]]:
-    values, units = {"spo2": float(spo2)}, {"spo2": PERCENT}
+def _spo2_values(spo2: Decimal | Special, pulse: Decimal | None
+                 ) -> tuple[dict[str, float | None], dict[str, str]]:
+    number = _number(spo2)
+    values: dict[str, float | None] = {"spo2": None if number is None else float(number)}
+    units = {"spo2": PERCENT}
     if pulse is not None:
         values["pulse"] = float(pulse)
         units["pulse"] = PER_MIN
@@ -1018,7 +1078,7 @@ class PlxSpotCheckMeasurement:
     :param device_clock_not_set: flags bit 4: the time stamp is not a real time.
     """
 
-    spo2: Decimal
+    spo2: Decimal | Special
     pulse_rate: Decimal | None = None
     time_stamp: DeviceTime | None = None
     measurement_status: int | None = None
@@ -1032,6 +1092,8 @@ class PlxSpotCheckMeasurement:
         extra = _plx_extra(self.measurement_status, self.device_sensor_status,
                            self.pulse_amplitude_index)
         extra["measurement"] = "spot_check"
+        if _out_of_range({"spo2": self.spo2}):
+            extra["out_of_range"] = _out_of_range({"spo2": self.spo2})
         if self.device_clock_not_set:
             extra["device_clock_not_set"] = True
         # A clock that was never set gives a time stamp that is not a time: drop it.
@@ -1051,7 +1113,8 @@ def parse_plx_spot_check(data: bytes) -> PlxSpotCheckMeasurement:
 
     :param data: the characteristic value.
     :raises MalformedPayload: too short for its flags.
-    :raises NoReading: SpO2 is a special value, or the status says the value is not real.
+    :raises NoReading: SpO2 is NaN/NRes/reserved, or the status says the value is not
+        real. ±INF is kept as out of range.
     """
     r = _Reader(data, PLX_SPOT_CHECK)
     flags = r.u8("flags")
@@ -1115,7 +1178,7 @@ class PlxContinuousMeasurement:
     :param pulse_amplitude_index: PAI in %, if sent and valid.
     """
 
-    spo2: Decimal
+    spo2: Decimal | Special
     pulse_rate: Decimal | None = None
     spo2_fast: Decimal | None = None
     pulse_rate_fast: Decimal | None = None
@@ -1131,6 +1194,8 @@ class PlxContinuousMeasurement:
         extra = _plx_extra(self.measurement_status, self.device_sensor_status,
                            self.pulse_amplitude_index)
         extra["measurement"] = "continuous"
+        if _out_of_range({"spo2": self.spo2}):
+            extra["out_of_range"] = _out_of_range({"spo2": self.spo2})
         for name in ("spo2_fast", "pulse_rate_fast", "spo2_slow", "pulse_rate_slow"):
             value = getattr(self, name)
             if value is not None:
@@ -1150,7 +1215,8 @@ def parse_plx_continuous(data: bytes) -> PlxContinuousMeasurement:
 
     :param data: the characteristic value.
     :raises MalformedPayload: too short for its flags.
-    :raises NoReading: the normal SpO2 is a special value, or the status says the value is not real.
+    :raises NoReading: the normal SpO2 is NaN/NRes/reserved, or the status says the
+        value is not real. ±INF is kept as out of range.
     """
     r = _Reader(data, PLX_CONTINUOUS)
     flags = r.u8("flags")
@@ -1319,7 +1385,7 @@ Measurement = (
 """Any measurement a parser returns; each has ``to_reading()``."""
 
 
-def _reading(kind: str, values: dict[str, float], units: dict[str, str],
+def _reading(kind: str, values: dict[str, float | None], units: dict[str, str],
              time_stamp: DeviceTime | None, extra: dict[str, Any]) -> dict[str, Any]:
     """The hub's common reading dict (the caller adds id, measured_at and device)."""
     return {

@@ -31,6 +31,24 @@ PHRASES: dict[str, dict[str, str]] = {
         "zh_CN": "您的体温比平时高。请休息，多喝水。已经通知了服务中心。",
         "ko": "체온이 평소보다 높습니다. 쉬시고 물을 드세요. 돌봄 센터에 알렸습니다.",
     },
+    "glucose_lo": {
+        "en": "Your blood sugar is too low for the meter to measure. Please eat or drink "
+              "something sweet now. The care centre has been told.",
+        "zh_CN": "您的血糖太低，血糖仪测不出来。请现在吃点或喝点甜的东西。已经通知了服务中心。",
+        "ko": "혈당이 너무 낮아 측정기가 잴 수 없습니다. 지금 단 것을 드세요. 돌봄 센터에 알렸습니다.",
+    },
+    "glucose_hi": {
+        "en": "Your blood sugar is too high for the meter to measure. "
+              "The care centre has been told.",
+        "zh_CN": "您的血糖太高，血糖仪测不出来。已经通知了服务中心。",
+        "ko": "혈당이 너무 높아 측정기가 잴 수 없습니다. 돌봄 센터에 알렸습니다.",
+    },
+    "out_of_range": {
+        "en": "The device could not measure this value: it is outside its range. "
+              "The care centre has been told.",
+        "zh_CN": "设备测不出这个数值，超出了它的测量范围。已经通知了服务中心。",
+        "ko": "기기가 이 값을 잴 수 없습니다. 측정 범위를 벗어났습니다. 돌봄 센터에 알렸습니다.",
+    },
     "reading_saved": {
         "en": "Your {what} reading is saved.",
         "zh_CN": "您的{what}测量结果已保存。",

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from hub.clock import to_rfc3339, utc_now
 from hub.config import BleSection
 from hub.errors import ApiError
-from hub.store import PRIORITY_ALERT
+from hub.plausibility import ImpossibleReading, screen
+from hub.store import PRIORITY_ALERT, PRIORITY_NORMAL
 
 from . import devices as dev
 from . import uuids
@@ -53,6 +54,7 @@ from .connector import connect_with_retries, safe_disconnect, visit
 from .parsers import MalformedPayload, NoReading
 from .phrases import phrase
 from .scanner import Scanner
+from .sfloat import Special
 from .thresholds import Thresholds, check
 
 __all__ = ["BleService", "run_ble", "make_backend"]
@@ -275,23 +277,53 @@ class BleService:
                                                        rejections=self.rejections)
             else:
                 measurement = uuids.parse(char, data, rejections=self.rejections)
-        except NoReading:
+        except NoReading as exc:
             self.counters["no_reading"] += 1
             if char == uuids.GLUCOSE_MEASUREMENT and len(data) >= 3:
                 # e.g. a control-solution test: skip it next time too
                 await self._advance_sequence(address, int.from_bytes(data[1:3], "little"))
+            if isinstance(exc.special, Special):
+                await self._measurement_failed(record, exc, data)
             return None
         except MalformedPayload:
             self.counters["malformed"] += 1
             return None
         except uuids.UnknownUUID:
             return None
-        return await self.store_measurement(record, measurement)
+        return await self.store_measurement(record, measurement, raw=data)
 
-    async def store_measurement(self, record: dict, measurement) -> dict | None:
-        """Store a parsed measurement (durably, first), then check the thresholds."""
+    async def _measurement_failed(self, record: dict, exc: NoReading, data: bytes) -> None:
+        """The device measured but has no value (NaN/NRes): record it, never silently."""
+        address = record["address"]
+        log.warning("%s sent %s with no value (%s); raw payload %s", address,
+                    exc.characteristic, exc.reason, data.hex(" "))
+        event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ble:{address}:failed:{data.hex()}"))
+        await self.core.record_event("alert", {
+            "rule": "measurement_failed", "severity": "info",
+            "kind": exc.characteristic, "detail": exc.reason,
+            "device": {"address": address, "name": record.get("name"),
+                       "kind": record.get("kind")},
+        }, event_id=event_id, priority=PRIORITY_NORMAL)
+
+    async def store_measurement(self, record: dict, measurement,
+                                raw: bytes | None = None) -> dict | None:
+        """Store a parsed measurement (durably, first), then check the thresholds.
+
+        The reading is screened by :mod:`hub.plausibility` first: a physically impossible
+        value is logged with the raw payload and counted (``impossible``), never stored.
+        """
         address = record["address"]
         reading = measurement.to_reading()
+        try:
+            reading = screen(reading)
+        except ImpossibleReading as exc:
+            self.counters["impossible"] += 1
+            log.warning("%s: refused an impossible reading: %s; raw payload %s", address,
+                        exc, raw.hex(" ") if raw is not None else "(not kept)")
+            sequence = (reading.get("extra") or {}).get("sequence_number")
+            if reading["kind"] == "glucose" and sequence is not None:
+                await self._advance_sequence(address, int(sequence))
+            return None
         if reading["kind"] == "heart_rate" or \
                 (reading.get("extra") or {}).get("measurement") == "continuous":
             # Streams of one value a second: keep one a minute, not thousands a day.
@@ -324,11 +356,18 @@ class BleService:
 
     async def _alert(self, alert, reading: dict):
         event_id = str(uuid.uuid5(uuid.UUID(reading["id"]), alert.rule))
-        event = await self.core.record_event("alert", {
-            "rule": alert.rule, "reading_id": reading["id"], "kind": reading["kind"],
-            "values": alert.values, "limits": alert.limits, "device": reading.get("device"),
-            "device_time": reading.get("device_time"), "measured_at": reading["measured_at"],
-        }, event_id=event_id, priority=PRIORITY_ALERT)
+        extra = reading.get("extra") or {}
+        data = {
+            "rule": alert.rule, "severity": alert.severity, "reading_id": reading["id"],
+            "kind": reading["kind"], "values": alert.values, "limits": alert.limits,
+            "device": reading.get("device"), "device_time": reading.get("device_time"),
+            "measured_at": reading["measured_at"],
+        }
+        for key in ("out_of_range", "implausible"):
+            if extra.get(key):
+                data[key] = extra[key]
+        event = await self.core.record_event("alert", data, event_id=event_id,
+                                             priority=PRIORITY_ALERT)
         if event.get("duplicate"):
             return
         self.counters["alerts"] += 1

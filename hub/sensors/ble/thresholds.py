@@ -31,6 +31,16 @@ body temperature (Cel)      ≥ 38.5       Chosen default (issue 4): fever is us
 
 Order of precedence: defaults ← ``[thresholds]`` in the config file ← the stored setting
 ``thresholds`` (a JSON object written when the platform sends new limits).
+
+Out of the device's range: a reading whose ``extra["out_of_range"]`` says a value is
+above or below what the device can measure (a glucose meter's HI/LO, IEEE 11073 ±INF)
+always raises an **urgent** alert ``<kind>_above_device_range`` /
+``<kind>_below_device_range`` — whatever the limits, and even with alerts turned off,
+because the hub cannot know how far beyond the range the person is. A LO glucose is at
+least as serious as any number that raises ``glucose_low``.
+
+Each limit can be set only inside what is physically possible for its value, as defined
+by the one plausibility table, :mod:`hub.plausibility` (a test keeps them consistent).
 """
 
 from __future__ import annotations
@@ -119,20 +129,52 @@ class Alert:
     :param phrase: the key of what is said aloud (:mod:`hub.sensors.ble.phrases`).
     :param values: the values that broke the limit.
     :param limits: the limits they were compared with.
+    :param severity: ``"high"`` for a broken limit, ``"urgent"`` for a value beyond the
+        device's range.
     """
 
     rule: str
     phrase: str
     values: dict
     limits: dict
+    severity: str = "high"
+
+
+_RANGE_WORDS = {"above_device_range": "above", "below_device_range": "below"}
+_DEVICE_WORDS = {"glucose": "meter", "blood_pressure": "cuff", "body_temperature": "thermometer",
+                 "spo2": "oximeter"}
+# Phrases for a value beyond the device's range, by kind and side (hub.sensors.ble.phrases).
+_RANGE_PHRASES = {("glucose", "above"): "glucose_hi", ("glucose", "below"): "glucose_lo"}
+
+
+def _out_of_range(reading: dict) -> list[Alert]:
+    """One urgent alert per direction a reading's values are beyond the device's range."""
+    flags = (reading.get("extra") or {}).get("out_of_range")
+    if not isinstance(flags, dict):
+        return []
+    kind = str(reading.get("kind"))
+    device = _DEVICE_WORDS.get(kind, "device")
+    by_side: dict[str, dict] = {}
+    for name, flag in flags.items():
+        side = _RANGE_WORDS.get(flag)
+        if side is None or name == "glucose_mg_dl":  # the same drop in another unit
+            continue
+        by_side.setdefault(side, {})[name] = f"{side} the {device}'s range"
+    return [Alert(f"{kind}_{side}_device_range",
+                  _RANGE_PHRASES.get((kind, side), "out_of_range"),
+                  values, {"device_range": side}, severity="urgent")
+            for side, values in sorted(by_side.items())]
 
 
 def check(reading: dict, limits: Thresholds) -> list[Alert]:
-    """The alerts a reading raises (empty when all is well or alerts are off)."""
+    """The alerts a reading raises (empty when all is well or alerts are off).
+
+    A value beyond the device's range raises an urgent alert even when alerts are off.
+    """
+    out = _out_of_range(reading)
     if not limits.enabled:
-        return []
+        return out
     kind, values = reading.get("kind"), reading.get("values") or {}
-    out: list[Alert] = []
     if kind == "blood_pressure":
         sys_, dia = values.get("systolic"), values.get("diastolic")
         if (sys_ is not None and sys_ >= limits.systolic_high) or \

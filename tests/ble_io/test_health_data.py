@@ -1,0 +1,79 @@
+"""Health data correctness on the Bluetooth path, end to end through the BLE service with
+simulated devices sending spec bytes and a real SQLite store (``fake_core``)."""
+
+import asyncio
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from hub.sensors.ble import parsers as p
+from hub.sensors.ble.sfloat import Special
+from hub.sensors.ble.simulated import SimulatedBackend, SimulatedDevice
+
+from .test_ble_service import Running, pair, run, until
+
+METER = "5A:11:00:00:00:03"
+
+
+def glucose(seq: int, concentration, *, when=dt.datetime(2026, 11, 24, 7, 30),
+            sample_type=1, sample_location=1, time_offset=None) -> bytes:
+    if isinstance(concentration, str):
+        concentration = Decimal(concentration) / 1000  # mmol/L → mol/L
+    return p.encode_glucose(p.GlucoseMeasurement(
+        sequence_number=seq, base_time=p.DeviceTime.from_datetime(when),
+        concentration=concentration, unit="mol/L", sample_type=sample_type,
+        sample_location=sample_location, time_offset=time_offset))
+
+
+def meter_with(*records: bytes) -> SimulatedBackend:
+    backend = SimulatedBackend([SimulatedDevice(METER, "SIM-GL1", 0x1808)],
+                               advertise_every=0.05, latency=0.001)
+    for raw in records:
+        backend.measure(METER, raw=raw)
+    return backend
+
+
+def test_lo_and_hi_from_a_meters_memory_are_stored_flagged_and_raise_urgent_alerts(
+        fake_core, caplog):
+    backend = meter_with(
+        glucose(1, "5.6"),
+        glucose(2, Special.PLUS_INFINITY),   # HI
+        glucose(3, Special.MINUS_INFINITY),  # LO
+        glucose(4, "3.4"),                   # an ordinary low number
+        glucose(5, Special.NAN),             # the meter failed (e.g. too little blood)
+        glucose(6, "0"),                     # impossible: refused, logged with its bytes
+    )
+
+    async def go():
+        async with Running(fake_core, backend) as service:
+            await pair(service, METER)
+            await until(lambda: service.paired[METER].get("last_sequence") == 6,
+                        timeout=20, what="all six records")
+            return service
+
+    with caplog.at_level(logging.WARNING, logger="hub.sensors.ble.service"):
+        service = run(go())
+    stored = {r["extra"]["sequence_number"]: r for r in fake_core.readings}
+    assert sorted(stored) == [1, 2, 3, 4]
+    assert stored[2]["values"] == {"glucose": None, "glucose_mg_dl": None}
+    assert stored[2]["extra"]["out_of_range"]["glucose"] == "above_device_range"
+    assert stored[3]["extra"]["out_of_range"]["glucose"] == "below_device_range"
+
+    alerts = {e["payload"]["rule"]: e for e in fake_core.events if e["kind"] == "alert"}
+    assert set(alerts) == {"glucose_above_device_range", "glucose_below_device_range",
+                           "glucose_low", "measurement_failed"}
+    lo = alerts["glucose_below_device_range"]
+    assert lo["payload"]["severity"] == "urgent"
+    priority = dict(fake_core.store.db.execute(
+        "SELECT id, priority FROM outbox WHERE item_table = 'events'").fetchall())
+    assert priority[lo["id"]] == 1  # PRIORITY_ALERT: sent ahead of readings
+    assert lo["payload"]["values"] == {"glucose": "below the meter's range"}
+    assert alerts["glucose_low"]["payload"]["values"] == {"glucose": 3.4}
+    assert priority[alerts["measurement_failed"]["id"]] == 5
+    said = " ".join(fake_core.speaker.said)
+    assert "too low for the meter to measure" in said
+    assert "too high for the meter to measure" in said
+
+    assert service.counters["impossible"] == 1
+    refused = [r.getMessage() for r in caplog.records if "impossible" in r.getMessage()]
+    assert len(refused) == 1 and glucose(6, "0").hex(" ") in refused[0]
