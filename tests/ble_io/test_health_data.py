@@ -77,3 +77,54 @@ def test_lo_and_hi_from_a_meters_memory_are_stored_flagged_and_raise_urgent_aler
     assert service.counters["impossible"] == 1
     refused = [r.getMessage() for r in caplog.records if "impossible" in r.getMessage()]
     assert len(refused) == 1 and glucose(6, "0").hex(" ") in refused[0]
+
+
+# -- RACP: responses are matched to the request they answer ------------------------------
+
+
+def test_a_racp_response_to_another_request_is_ignored_with_a_log_line(fake_core, caplog):
+    backend = meter_with(*(glucose(seq, "6.0") for seq in range(1, 6)))
+    meter = backend.device(METER)
+    # A late "success" for a Report Number of Stored Records (op 4), and a count, arrive
+    # before the records: they must not end the wait for Report Stored Records (op 1).
+    meter.racp_stray = [bytes.fromhex("06000401"), bytes.fromhex("05000500")]
+    backend.latency = 0.02
+
+    async def go():
+        async with Running(fake_core, backend) as service:
+            await pair(service, METER)
+            await until(lambda: service.paired[METER].get("last_sequence") == 5,
+                        timeout=20, what="five records")
+            return service
+
+    with caplog.at_level(logging.INFO, logger="hub.sensors.ble.connector"):
+        service = run(go())
+    assert len(fake_core.readings) == 5
+    assert service.counters["incomplete_visits"] == 0 and service.counters["connections"] == 1
+    ignored = [r.getMessage() for r in caplog.records if "ignoring" in r.getMessage()]
+    assert any("report number of stored records" in m and "report stored records" in m
+               for m in ignored), ignored
+
+
+def test_a_meter_that_never_answers_its_racp_request_is_reported_as_a_timeout(caplog):
+    from hub.sensors.ble.connector import visit
+
+    backend = meter_with(glucose(1, "6.0"))
+    backend.device(METER).racp_silent = True
+
+    async def go():
+        conn = await backend.connect(METER, timeout=5)
+        got = []
+
+        async def on_payload(char, data):
+            got.append(data)
+
+        result = await visit(conn, on_payload, racp_timeout=0.5)
+        return result, got, conn
+
+    with caplog.at_level(logging.WARNING, logger="hub.sensors.ble.connector"):
+        result, got, conn = run(go())
+    assert len(got) == 1  # the record that came is kept
+    assert result.complete is False and result.racp == "timeout"
+    assert any("no answer to report stored records within 0.5 s" in n for n in result.notes)
+    assert any("timeout" in r.getMessage() for r in caplog.records)

@@ -100,7 +100,10 @@ class VisitResult:
     :param payloads: notifications/indications handed to the callback.
     :param complete: the device finished (RACP success / no records, or it hung up
         after sending, or went quiet) rather than dropping mid-transfer.
-    :param racp: the RACP outcome in words, for glucose meters.
+    :param racp: the RACP outcome in words, for glucose meters: the response code's
+        words (``"success"``, ``"no records found"``, …) or ``"timeout"`` when the meter
+        never answered the request.
+    :param notes: what else happened, in words.
     """
 
     payloads: int = 0
@@ -138,14 +141,27 @@ async def visit(conn: Connection, on_payload: Callable[[int, bytes], Awaitable[N
             queue.put_nowait((char, data))
         return callback
 
+    # The op code of the request in flight. GLS "Record Access Control Point procedures":
+    # the procedure ends with the Response Code (06 00 <request op> <code>) for *that* op
+    # code; anything else (a late answer to an earlier request, a Number of Stored
+    # Records response) is not the end of this procedure.
+    waiting_for = racp.OpCode.REPORT_STORED_RECORDS
+
     def on_racp(data: bytes):
         try:
             answer = racp.parse_racp_response(data)
         except MalformedPayload as exc:
             log.warning("%s: ignoring a RACP indication: %s", conn.address, exc.reason)
             return
-        if isinstance(answer, racp.RacpResponse) and not racp_answer.done():
-            racp_answer.set_result(answer)
+        if isinstance(answer, racp.RacpResponse) and answer.request_op_code == waiting_for:
+            if not racp_answer.done():
+                racp_answer.set_result(answer)
+            return
+        what = (f"a response to {answer.request_name} ({answer.description})"
+                if isinstance(answer, racp.RacpResponse)
+                else f"a number of stored records ({answer.count})")
+        log.info("%s: ignoring %s from the record access control point while waiting for "
+                 "the answer to %s", conn.address, what, racp.op_name(waiting_for))
 
     async def consume():
         while True:
@@ -172,7 +188,8 @@ async def visit(conn: Connection, on_payload: Callable[[int, bytes], Awaitable[N
             request = (racp.report_all_records() if last_sequence is None
                        else racp.report_records_from(min(last_sequence + 1, 0xFFFF)))
             await conn.write(full_uuid(RECORD_ACCESS_CONTROL_POINT), request)
-            result.complete, result.racp = await _wait_racp(conn, racp_answer, racp_timeout)
+            result.complete, result.racp = await _wait_racp(conn, racp_answer, racp_timeout,
+                                                            waiting_for, result)
         else:
             result.complete = await _wait_quiet(conn, queue, result, first_wait, quiet,
                                                 max(0.0, max_time - (time.monotonic() -
@@ -190,8 +207,8 @@ async def visit(conn: Connection, on_payload: Callable[[int, bytes], Awaitable[N
     return result
 
 
-async def _wait_racp(conn: Connection, answer: asyncio.Future,
-                     timeout: float) -> tuple[bool, str]:
+async def _wait_racp(conn: Connection, answer: asyncio.Future, timeout: float,
+                     request: racp.OpCode, result: VisitResult) -> tuple[bool, str]:
     dropped = asyncio.create_task(conn.disconnected.wait())
     try:
         done, _ = await asyncio.wait({answer, dropped}, timeout=timeout,
@@ -205,8 +222,16 @@ async def _wait_racp(conn: Connection, answer: asyncio.Future,
         return not response.is_error, response.description
     if done:
         raise DisconnectedError("the meter disconnected before finishing its records")
-    log.warning("%s: no RACP answer within %.0f s", conn.address, timeout)
-    return False, "no answer"
+    note = f"no answer to {racp.op_name(request)} within {timeout:g} s"
+    log.warning("%s: record access control point timeout: %s; records that came are kept, "
+                "the rest are fetched next visit", conn.address, note)
+    result.notes.append(note)
+    # Ask the meter to stop (GLS "Abort Operation"), so it does not stream into a link
+    # the hub is about to close. It may not answer; that changes nothing.
+    with contextlib.suppress(BleError, asyncio.TimeoutError):
+        await asyncio.wait_for(conn.write(full_uuid(RECORD_ACCESS_CONTROL_POINT),
+                                          racp.abort_operation()), 2)
+    return False, "timeout"
 
 
 async def _wait_quiet(conn: Connection, queue: asyncio.Queue, result: VisitResult,

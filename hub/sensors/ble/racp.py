@@ -35,6 +35,7 @@ __all__ = [
     "report_number_of_records_from",
     "abort_operation",
     "parse_racp_response",
+    "op_name",
     "RACP",
 ]
 
@@ -86,7 +87,16 @@ class ResponseCode(enum.IntEnum):
 
 
 def _words(member: enum.Enum) -> str:
+    """An op code or response code in words: ``"report stored records"``."""
     return member.name.lower().replace("_", " ")
+
+
+def op_name(op_code: int) -> str:
+    """An op code in words, e.g. ``"report stored records"`` (``"op code 9"`` if unknown)."""
+    try:
+        return _words(OpCode(op_code))
+    except ValueError:
+        return f"op code {op_code}"
 
 
 # --------------------------------------------------------------------------- requests
@@ -199,10 +209,7 @@ class RacpResponse:
     @property
     def request_name(self) -> str:
         """The request's op code in words, e.g. ``"report stored records"``."""
-        try:
-            return _words(OpCode(self.request_op_code))
-        except ValueError:
-            return f"op code {self.request_op_code}"
+        return op_name(self.request_op_code)
 
     def raise_for_error(self) -> None:
         """Raise :class:`RacpError` when :attr:`is_error`; do nothing otherwise."""

@@ -244,6 +244,8 @@ class BleService:
                 complete = result.complete
                 if not complete:
                     self.counters["incomplete_visits"] += 1
+                if result.racp == "timeout":
+                    self.counters["racp_timeouts"] += 1
                 log.info("visit to %s: %d payload(s)%s%s", address, result.payloads,
                          "" if complete else ", incomplete",
                          f", RACP {result.racp}" if result.racp else "")

@@ -81,6 +81,11 @@ class SimulatedDevice:
     awake_until: float = 0.0
     #: newest glucose record sent to the hub
     sent_up_to: int = 0
+    #: RACP indications sent before answering a request (e.g. a late answer to another
+    #: request, ``06 00 04 01``), to test that the hub matches answers to requests
+    racp_stray: list[bytes] = field(default_factory=list)
+    #: send the records but never the RACP response code (a meter that hangs)
+    racp_silent: bool = False
 
     def advertising(self, now: float) -> bool:
         """Advertising now: in pairing mode (not bonded), broadcasting, or just woke up."""
@@ -248,11 +253,16 @@ class _SimConnection(Connection):
         self._later(self._send_records(records))
 
     async def _send_records(self, records):
+        for stray in self.device.racp_stray:
+            await asyncio.sleep(self.backend.latency)
+            self._send(RECORD_ACCESS_CONTROL_POINT, stray)
         for sequence, data in records:
             await asyncio.sleep(self.backend.latency)
             if not self._send(GLUCOSE_MEASUREMENT, data):
                 return
             self.device.sent_up_to = max(self.device.sent_up_to, sequence)
+        if self.device.racp_silent:
+            return
         await self._racp_answer(racp.ResponseCode.SUCCESS if records
                                 else racp.ResponseCode.NO_RECORDS_FOUND,
                                 racp.OpCode.REPORT_STORED_RECORDS)
