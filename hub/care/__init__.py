@@ -1,0 +1,1 @@
+"""Care routines: daily check-in, reminders, service requests, family call-back, consent."""
