@@ -346,7 +346,8 @@ def _since(value: str | None) -> str | None:
               help="Write a FHIR R4 Bundle (JSON) of the health readings here; - for stdout.")
 @click.option("--since", default=None, help="Only readings measured at or after this date/time.")
 @click.option("--patient", default=None,
-              help="FHIR reference of the elder (default: from enrollment, else Patient/<hub id>).")
+              help="The elder's FHIR id or reference, Patient/<id> with id [A-Za-z0-9-.]{1,64} "
+                   "(default: from enrollment, else Patient/<hub id>).")
 @_config_option
 @click.pass_context
 def export_command(ctx, fhir_file, since, patient, config_path):
@@ -357,10 +358,15 @@ def export_command(ctx, fhir_file, since, patient, config_path):
     """
     from hub.store import Store
     from hub.sync.enroll import hub_serial, read_credentials
-    from hub.sync.fhir import write_bundle
+    from hub.sync.fhir import patient_reference, write_bundle
 
     cfg = _config(ctx, config_path)
     since = _since(since)
+    if patient is not None:  # checked before anything is read or written
+        try:
+            patient = patient_reference(patient)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--patient") from None
     if not cfg.db_path.exists():
         raise click.ClickException(f"no hub database at {cfg.db_path}: check [hub] state_dir")
     try:

@@ -72,6 +72,8 @@ __all__ = [
     "EXT_DEVICE_TIME",
     "EXT_GATEWAY_DEVICE",
     "READING_KINDS",
+    "FHIR_ID",
+    "patient_reference",
     "observation_identifier",
     "reading_to_observations",
     "reading_to_observation",
@@ -119,6 +121,27 @@ _DATETIME_WITH_ZONE = re.compile(
     r"(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))"
 )
 _MAC = re.compile(r"[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}")
+
+#: A FHIR resource id (hl7.org/fhir/R4/datatypes.html#id). ASCII only: ``\w`` would
+#: also take "_" and non-ASCII letters, which FHIR does not allow.
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}", re.ASCII)
+
+
+def patient_reference(value: str) -> str:
+    """Check a patient given as ``Patient/<id>`` or a bare ``<id>``; return the reference.
+
+    :param value: what a person or the platform gave.
+    :returns: ``"Patient/<id>"``.
+    :raises ValueError: the id does not match the FHIR id pattern ``[A-Za-z0-9-.]{1,64}``
+        (the message says so), or the reference is to another resource type.
+    """
+    text = value if isinstance(value, str) else ""
+    fhir_id = text[len("Patient/"):] if text.startswith("Patient/") else text
+    if "/" in fhir_id or not FHIR_ID.fullmatch(fhir_id):
+        raise ValueError(
+            f"{value!r} is not a FHIR patient: give Patient/<id> or <id>, where the id is "
+            "1 to 64 of A-Z a-z 0-9 - . (FHIR id: [A-Za-z0-9-.]{1,64})")
+    return f"Patient/{fhir_id}"
 
 
 @dataclass(frozen=True)

@@ -134,3 +134,35 @@ def test_export_since_filters_and_reports_what_was_left_out(tmp_path):
     bad = CliRunner().invoke(export_command, ["--config", str(cfg_file), "--fhir", "-",
                                               "--since", "last tuesday"])
     assert bad.exit_code == 2 and "RFC 3339" in bad.output
+
+
+@pytest.mark.parametrize("patient", ["Patient/elder 17", "Patient/", "Patient/" + "a" * 65,
+                                     "Patient/ünï", "Patient/a_b", "Practitioner/7",
+                                     "Patient/1/_history/2", ""])
+def test_export_refuses_a_patient_that_is_not_a_fhir_id(tmp_path, patient):
+    cfg = make_config(tmp_path)
+    _store_with_readings(cfg, 2).close()
+    cfg_file = tmp_path / "hub.toml"
+    cfg_file.write_text(f'[hub]\nstate_dir = "{tmp_path / "state"}"\n[store]\nreserve_mb = 1\n')
+    out = tmp_path / "export.json"
+    result = CliRunner().invoke(export_command, ["--config", str(cfg_file), "--fhir", str(out),
+                                                 "--patient", patient])
+    assert result.exit_code == 2, result.output
+    assert "--patient" in result.output and "[A-Za-z0-9-.]{1,64}" in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("patient, ref", [("Patient/elder-17.a", "Patient/elder-17.a"),
+                                          ("elder-17", "Patient/elder-17"),
+                                          ("A" * 64, "Patient/" + "A" * 64)])
+def test_export_takes_a_patient_id_or_reference(tmp_path, patient, ref):
+    cfg = make_config(tmp_path)
+    _store_with_readings(cfg, 2).close()
+    cfg_file = tmp_path / "hub.toml"
+    cfg_file.write_text(f'[hub]\nstate_dir = "{tmp_path / "state"}"\n[store]\nreserve_mb = 1\n')
+    result = CliRunner().invoke(export_command, ["--config", str(cfg_file), "--fhir", "-",
+                                                 "--patient", patient])
+    assert result.exit_code == 0, result.output
+    bundle = json.loads(result.stdout)
+    Bundle.model_validate(bundle)
+    assert {e["resource"]["subject"]["reference"] for e in bundle["entry"]} == {ref}
