@@ -39,6 +39,13 @@ PHRASES: dict[str, dict[str, str]] = {
         "ko": "알림이 아직 전달되지 않았습니다. 계속 시도하고 있습니다. "
               "가능하면 전화로 도움을 요청하거나 문을 열고 소리쳐 주세요.",
     },
+    "sos_refused": {
+        "en": "The care centre's system did not accept your alarm. The hub keeps sending it. "
+              "Please call for help by phone now, or open the door and shout.",
+        "zh_CN": "服务中心的系统没有接受您的求助，设备正在继续发送。请现在打电话求助，或开门大声呼救。",
+        "ko": "돌봄 센터 시스템이 알림을 받아들이지 않았습니다. 계속 보내고 있습니다. "
+              "지금 전화로 도움을 요청하거나 문을 열고 소리쳐 주세요.",
+    },
     "sos_resolved": {
         "en": "The alarm is over. Take care.",
         "zh_CN": "求助已结束，请多保重。",
@@ -48,6 +55,31 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "Thank you. Your family will see that you are well.",
         "zh_CN": "谢谢，您的家人会知道您一切安好。",
         "ko": "감사합니다. 가족분들이 잘 지내신다는 것을 알게 됩니다.",
+    },
+    "checkin_question": {
+        "en": "Good morning. Are you all right today?",
+        "zh_CN": "早上好。您今天好吗？",
+        "ko": "안녕하세요. 오늘 괜찮으세요?",
+    },
+    "checkin_missed_told": {
+        "en": "We did not hear from you this morning. Your family has been told.",
+        "zh_CN": "今天早上没有收到您的消息，已经告诉您的家人了。",
+        "ko": "오늘 아침에 소식이 없으셔서 가족분들께 알렸습니다.",
+    },
+    "reminder_due": {
+        "en": "Time for your {label}.",
+        "zh_CN": "该{label}了。",
+        "ko": "{label} 시간입니다.",
+    },
+    "reminder_dose": {
+        "en": "Time for your {label}: {dose}.",
+        "zh_CN": "该{label}了：{dose}。",
+        "ko": "{label} 시간입니다. {dose}.",
+    },
+    "reminders_missed": {
+        "en": "While the hub was off, {count} reminders were missed. Please check your medicines.",
+        "zh_CN": "设备关闭期间，错过了{count}个提醒。请检查您的药。",
+        "ko": "기기가 꺼져 있는 동안 알림 {count}개를 놓쳤습니다. 약을 확인해 주세요.",
     },
     "inactivity_question": {
         "en": "Are you all right?",
