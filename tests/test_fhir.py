@@ -128,7 +128,7 @@ def check_fhir_rules(value, path="$"):
             check_observation_rules(value, path)
         if "valueQuantity" in value:
             quantity = value["valueQuantity"]
-            assert set(quantity) == {"value", "unit", "system", "code"}, path
+            assert set(quantity) - {"comparator"} == {"value", "unit", "system", "code"}, path
             assert quantity["system"] == UCUM, path
     elif isinstance(value, list):
         assert value, f"{path}: empty array"
@@ -143,8 +143,12 @@ def check_observation_rules(obs, path):
     assert obs["subject"] == {"reference": PATIENT}, path
     assert obs["effectiveDateTime"], path
     assert all(c["system"] == LOINC for c in obs["code"]["coding"]), path
-    # vs-2: a value, or components (a panel); never both empty.
-    assert ("valueQuantity" in obs) != ("component" in obs), path
+    # vs-2: a value, components (a panel), or a data-absent reason — exactly one.
+    assert [k in obs for k in ("valueQuantity", "component", "dataAbsentReason")].count(
+        True) == 1, path
+    # obs-6: dataAbsentReason only when there is no value.
+    for part in [obs, *obs.get("component", [])]:
+        assert not ("dataAbsentReason" in part and "valueQuantity" in part), path
     categories = [
         c["code"] for cat in obs["category"] for c in cat["coding"] if c["system"] == CATEGORY
     ]
@@ -634,3 +638,132 @@ def test_bad_sos_events_raise(changes, words):
     with pytest.raises(FhirMappingError, match=words) as caught:
         sos_to_communication(event)
     assert event["id"] in str(caught.value)
+
+
+# --- glucose sample type, out-of-range values, device time ---------------------------------
+# LOINC by the fluid the meter measured (GSS "Glucose Measurement", Type field), checked
+# against loinc.org and the gematik HDDT value sets (blood glucose / continuous glucose).
+
+SAMPLE_CODES = [
+    ("capillary_whole_blood", "14743-9", "41653-7"),   # Capillary blood by Glucometer
+    ("capillary_plasma", "14749-6", "2345-7"),         # Serum or Plasma
+    ("venous_plasma", "14749-6", "2345-7"),
+    ("arterial_plasma", "14749-6", "2345-7"),
+    ("undetermined_plasma", "14749-6", "2345-7"),
+    ("venous_whole_blood", "15074-8", "2339-0"),       # Blood
+    ("arterial_whole_blood", "15074-8", "2339-0"),
+    ("undetermined_whole_blood", "15074-8", "2339-0"),
+    ("interstitial_fluid", "105272-9", "99504-3"),     # Interstitial fluid (CGM)
+]
+
+
+@pytest.mark.parametrize("sample_type, molar_code, mass_code", SAMPLE_CODES)
+def test_glucose_is_coded_by_the_sample_the_meter_measured(sample_type, molar_code, mass_code):
+    reading = make_reading("glucose", extra={"sample_type": sample_type,
+                                             "sample_location": "finger"})
+    molar, mass = observations(reading)
+    for obs in (molar, mass):
+        validate_observation(obs)
+    assert codes(molar) == [molar_code] and codes(mass) == [mass_code]
+    assert molar["valueQuantity"]["code"] == "mmol/L" and mass["valueQuantity"]["code"] == "mg/dL"
+
+
+def test_interstitial_glucose_is_never_called_capillary_blood():
+    molar, mass = observations(make_reading("glucose", extra={
+        "sample_type": "interstitial_fluid"}))
+    for obs in (molar, mass):
+        assert "Capillary" not in json.dumps(obs["code"])
+        assert "Interstitial fluid" in obs["code"]["coding"][0]["display"]
+
+
+@pytest.mark.parametrize("location, text", [("finger", "Finger"),
+                                            ("alternate_site_test", "Alternate site"),
+                                            ("earlobe", "Earlobe")])
+def test_sample_location_becomes_the_body_site(location, text):
+    molar, _ = observations(make_reading("glucose", extra={
+        "sample_type": "capillary_whole_blood", "sample_location": location}))
+    validate_observation(molar)
+    assert molar["bodySite"]["text"].startswith(text)
+
+
+def test_an_unavailable_sample_location_has_no_body_site():
+    molar, _ = observations(make_reading("glucose", extra={
+        "sample_type": "capillary_whole_blood", "sample_location": "not_available"}))
+    assert "bodySite" not in molar
+
+
+@pytest.mark.parametrize("side, absent, interpretation", [
+    ("above_device_range", "positive-infinity", ">"),
+    ("below_device_range", "negative-infinity", "<")])
+def test_a_meters_hi_or_lo_is_an_observation_without_a_number_saying_which(
+        side, absent, interpretation):
+    reading = make_reading("glucose", values={"glucose": None, "glucose_mg_dl": None},
+                           extra={"sample_type": "capillary_whole_blood",
+                                  "out_of_range": {"glucose": side, "glucose_mg_dl": side}})
+    result = observations(reading)
+    assert len(result) == 2
+    for obs in result:
+        validate_observation(obs)
+        assert "valueQuantity" not in obs
+        reason = obs["dataAbsentReason"]
+        assert reason["coding"] == [{
+            "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+            "code": absent, "display": absent.replace("-", " ").capitalize()}]
+        assert ("above" if side.startswith("above") else "below") in reason["text"].lower()
+        assert obs["interpretation"][0]["coding"][0]["code"] == interpretation
+
+
+def test_a_value_at_the_meters_limit_flagged_out_of_range_has_a_comparator():
+    reading = make_reading("glucose", values={"glucose": 33.3, "glucose_mg_dl": 600.0},
+                           extra={"out_of_range": {"glucose": "above_device_range",
+                                                   "glucose_mg_dl": "above_device_range"}})
+    molar, mass = observations(reading)
+    validate_observation(mass)
+    assert mass["valueQuantity"]["comparator"] == ">=" and mass["valueQuantity"]["value"] == 600.0
+    assert mass["interpretation"][0]["coding"][0]["code"] == ">"
+
+
+def test_a_cuffs_systolic_above_its_range_is_a_component_without_a_number():
+    reading = make_reading("blood_pressure", values={"systolic": None, "diastolic": 95.0},
+                           extra={"out_of_range": {"systolic": "above_device_range"}})
+    panel = observations(reading)[0]
+    validate_observation(panel)
+    systolic = panel["component"][0]
+    assert codes(systolic) == ["8480-6"] and "valueQuantity" not in systolic
+    assert systolic["dataAbsentReason"]["coding"][0]["code"] == "positive-infinity"
+    assert systolic["interpretation"][0]["coding"][0]["code"] == ">"
+
+
+def test_a_missing_number_without_an_out_of_range_flag_is_still_an_error():
+    with pytest.raises(FhirMappingError, match="missing: glucose"):
+        observations(make_reading("glucose", values={"glucose": None}))
+
+
+def test_effective_time_is_the_devices_corrected_time_and_issued_is_the_receive_time():
+    # Downloaded from a meter's memory at 08:05Z; measured at 05:00Z by the meter's
+    # clock corrected with the offset the hub measured.
+    reading = make_reading("glucose", device_time="2026-11-25T13:58:00",
+                           extra={"device_time_utc": "2026-11-25T05:00:00Z",
+                                  "device_clock_offset_s": -32280})
+    for obs in observations(reading):
+        validate_observation(obs)
+        assert obs["effectiveDateTime"] == "2026-11-25T05:00:00Z"
+        assert obs["issued"] == "2026-11-25T08:05:00Z"
+        assert extension(obs, EXT_DEVICE_TIME)["valueString"] == "2026-11-25T13:58:00"
+
+
+def test_without_a_known_device_clock_effective_time_is_the_receive_time():
+    obs = observations(make_reading("heart_rate"))[0]
+    assert obs["effectiveDateTime"] == obs["issued"] == "2026-11-25T08:05:00Z"
+
+
+def test_a_bad_corrected_device_time_is_an_error_naming_it():
+    with pytest.raises(FhirMappingError, match="device_time_utc"):
+        observations(make_reading("glucose", extra={"device_time_utc": "yesterday"}))
+
+
+def test_an_implausible_value_says_so_in_a_note():
+    obs = observations(make_reading("heart_rate", values={"heart_rate": 25.0}, extra={
+        "implausible": {"heart_rate": "heart rate of 25 /min is below the plausible range"}}))[0]
+    validate_observation(obs)
+    assert any("below the plausible range" in n["text"] for n in obs["note"])

@@ -27,15 +27,34 @@ Identifiers
     same ``urn:uuid`` value is used as the entry's ``fullUrl`` in bundles.
 
 Time
-    ``effectiveDateTime`` is the hub's ``measured_at`` (UTC, RFC 3339 with ``Z``).
-    The device's own time stamp is not used there: it is device-local with no
-    offset, and FHIR requires a time zone on any ``dateTime`` that has a time
-    (hl7.org/fhir/R4/datatypes.html#dateTime); guessing the offset would invent data,
-    and many cuffs and scales lose their clock when the batteries are changed. The
-    device time is kept, as written, in the ``device-time`` extension
-    (:data:`EXT_DEVICE_TIME`, ``valueString``). Readings downloaded later from a
-    device's memory therefore carry the download time; the device time is there for
-    the platform to reconcile.
+    ``effectiveDateTime`` is when the person was measured. A device's own time stamp
+    is device-local with no zone, and its clock drifts or was never set, so it is used
+    only once corrected: when the hub read the device's clock (Current Time, 0x2A2B) on
+    the same connection, it knows ``offset = hub UTC − device clock`` and the reading
+    carries ``extra["device_time_utc"]`` = device time + offset (see
+    :mod:`hub.sensors.ble.service`). Then a record downloaded hours later from a glucose
+    meter's memory is exported at the hour it was measured. Without a known offset the
+    hub does not guess a time zone: ``effectiveDateTime`` is ``measured_at``, the time
+    the hub received the reading. Either way ``issued`` is ``measured_at`` (the receive
+    time, UTC), and the device time is kept, exactly as sent, in the ``device-time``
+    extension (:data:`EXT_DEVICE_TIME`, ``valueString``).
+
+Values beyond the device's range
+    A glucose meter's LO/HI (IEEE 11073 −INF/+INF) is stored with the value ``None`` and
+    ``extra["out_of_range"]``. Its observation has no ``valueQuantity`` but a
+    ``dataAbsentReason`` (``negative-infinity`` / ``positive-infinity``, whose text says
+    "below/above the meter's measuring range") and the ``interpretation`` ``<`` / ``>``
+    ("off scale low/high", v3 ObservationInterpretation). A number the meter flags as
+    its range limit keeps its value with the ``comparator`` ``>=`` / ``<=``.
+
+Glucose sample
+    The LOINC code follows the fluid the meter measured (GLS "Type"):
+    capillary whole blood 14743-9 / 41653-7 ("in Capillary blood by Glucometer"),
+    any plasma 14749-6 / 2345-7 ("in Serum or Plasma"), other whole blood
+    15074-8 / 2339-0 ("in Blood"), interstitial fluid 105272-9 / 99504-3 (a CGM); the
+    first of each pair is mmol/L, the second mg/dL. A reading that does not say (e.g.
+    typed in through the local API) is taken as capillary blood from a glucometer. The
+    sample location (finger, alternate site, earlobe) is the ``bodySite`` text.
 
 Clock state
     Every observation and SOS carries the :data:`EXT_HUB_CLOCK` extension with
@@ -121,6 +140,16 @@ _DATETIME_WITH_ZONE = re.compile(
     r"(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))"
 )
 _MAC = re.compile(r"[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}")
+DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+_ABOVE, _BELOW = "above_device_range", "below_device_range"
+# extra["out_of_range"] word → (data-absent-reason, interpretation, comparator, words)
+_OUT_OF_RANGE = {
+    _ABOVE: ("positive-infinity", (">", "Off scale high"), ">=", "above"),
+    _BELOW: ("negative-infinity", ("<", "Off scale low"), "<=", "below"),
+}
+_DEVICE_WORDS = {"glucose": "meter", "blood_pressure": "cuff", "body_temperature": "thermometer",
+                 "spo2": "oximeter"}
 
 #: A FHIR resource id (hl7.org/fhir/R4/datatypes.html#id). ASCII only: ``\w`` would
 #: also take "_" and non-ASCII letters, which FHIR does not allow.
@@ -209,18 +238,38 @@ _SPO2 = _Measure(
     profile=_PROFILE + "oxygensat",
 )
 # Glucose is a laboratory result, not a vital sign: no vital-signs profile applies.
-_GLUCOSE_MOLAR = _measure(
-    "14743-9",
-    "Glucose [Moles/volume] in Capillary blood by Glucometer",
-    {"mmol/L": "mmol/L"},
-    category="laboratory",
-)
-_GLUCOSE_MASS = _measure(
-    "41653-7",
-    "Glucose [Mass/volume] in Capillary blood by Glucometer",
-    {"mg/dL": "mg/dL"},
-    category="laboratory",
-)
+def _glucose(molar: str, mass: str, system: str) -> tuple[_Measure, _Measure]:
+    return (
+        _measure(molar, f"Glucose [Moles/volume] in {system}", {"mmol/L": "mmol/L"},
+                 category="laboratory"),
+        _measure(mass, f"Glucose [Mass/volume] in {system}", {"mg/dL": "mg/dL"},
+                 category="laboratory"),
+    )
+
+
+# LOINC by sample (GSS "Glucose Measurement", Type): loinc.org; gematik HDDT value sets
+# "Blood Glucose Measurement" and "Continuous Glucose Measurement".
+_GLUCOSE_CAPILLARY = _glucose("14743-9", "41653-7", "Capillary blood by Glucometer")
+_GLUCOSE_BLOOD = _glucose("15074-8", "2339-0", "Blood")
+_GLUCOSE_PLASMA = _glucose("14749-6", "2345-7", "Serum or Plasma")
+_GLUCOSE_ISF = _glucose("105272-9", "99504-3", "Interstitial fluid")
+_GLUCOSE_MOLAR, _GLUCOSE_MASS = _GLUCOSE_CAPILLARY
+_GLUCOSE_BY_SAMPLE = {
+    "capillary_whole_blood": _GLUCOSE_CAPILLARY,
+    "capillary_plasma": _GLUCOSE_PLASMA,
+    "venous_whole_blood": _GLUCOSE_BLOOD,
+    "venous_plasma": _GLUCOSE_PLASMA,
+    "arterial_whole_blood": _GLUCOSE_BLOOD,
+    "arterial_plasma": _GLUCOSE_PLASMA,
+    "undetermined_whole_blood": _GLUCOSE_BLOOD,
+    "undetermined_plasma": _GLUCOSE_PLASMA,
+    "interstitial_fluid": _GLUCOSE_ISF,
+}
+_SAMPLE_SITES = {
+    "finger": "Finger",
+    "alternate_site_test": "Alternate site (not a fingertip)",
+    "earlobe": "Earlobe",
+}
 
 
 @dataclass(frozen=True)
@@ -306,31 +355,46 @@ def reading_to_observations(reading: Mapping, *, patient_ref: str, hub_id: str) 
     values = reading.get("values")
     if not isinstance(values, Mapping):
         raise FhirMappingError(f"reading {rid}: 'values' must be a dict of name → number")
-    missing = [name for name in kind.required() if values.get(name) is None]
+    extra = reading.get("extra") if isinstance(reading.get("extra"), Mapping) else {}
+    flags = extra.get("out_of_range") if isinstance(extra.get("out_of_range"), Mapping) else {}
+    out_of_range = {k: v for k, v in flags.items() if v in _OUT_OF_RANGE}
+    if reading["kind"] == "glucose":
+        molar, mass = _GLUCOSE_BY_SAMPLE.get(extra.get("sample_type"), _GLUCOSE_CAPILLARY)
+        kind = _Kind(molar, "glucose", derived=(("glucose_mg_dl", mass),))
+    present = {name for name, v in values.items() if v is not None} | set(out_of_range)
+    missing = [name for name in kind.required() if name not in present]
     if missing:
         raise FhirMappingError(
             f"reading {rid}: a {reading['kind']} reading needs the value(s) "
             f"{', '.join(kind.required())}; missing: {', '.join(missing)}"
         )
     common = _common(reading, rid, patient_ref=patient_ref, hub_id=hub_id)
+    site = _SAMPLE_SITES.get(extra.get("sample_location")) if reading["kind"] == "glucose" \
+        else None
+
+    def value(name: str, measure: _Measure) -> dict:
+        return _value(reading, rid, name, measure, out_of_range.get(name))
 
     main = _observation(rid, None, kind.main, common)
     if kind.value:
-        main["valueQuantity"] = _quantity(reading, rid, kind.value, kind.main)
+        main.update(value(kind.value, kind.main))
     else:
         # A panel has no value of its own: vs-2 is met by its components
         # (hl7.org/fhir/R4/observation-vitalsigns.html, "bp" profile).
         main["component"] = [
-            {"code": _code(measure), "valueQuantity": _quantity(reading, rid, name, measure)}
+            {"code": _code(measure), **value(name, measure)}
             for name, measure, _ in kind.components
-            if values.get(name) is not None
+            if name in present
         ]
     observations = [main]
     for name, measure in kind.derived:
-        if values.get(name) is not None:
+        if name in present:
             derived = _observation(rid, name, measure, common)
-            derived["valueQuantity"] = _quantity(reading, rid, name, measure)
+            derived.update(value(name, measure))
             observations.append(derived)
+    if site:
+        for observation in observations:
+            observation["bodySite"] = {"text": site}
     return observations
 
 
@@ -477,22 +541,36 @@ def _common(reading: Mapping, rid: str, *, patient_ref: str, hub_id: str) -> dic
     if device_time is not None:
         extensions.append({"url": EXT_DEVICE_TIME, "valueString": str(device_time)})
     extensions.append({"url": EXT_GATEWAY_DEVICE, "valueReference": _hub_reference(hub_id)})
+    received = _datetime(reading, rid, "measured_at")
+    extra = reading.get("extra") if isinstance(reading.get("extra"), Mapping) else {}
+    measured = received
+    if extra.get("device_time_utc") is not None:
+        # the device's own time, corrected by the clock offset the hub measured
+        measured = _datetime(extra, rid, "device_time_utc")
     common = {
         "extension": extensions,
         "subject": {"reference": patient_ref},
-        "effectiveDateTime": _datetime(reading, rid, "measured_at"),
+        "effectiveDateTime": measured,
+        "issued": received,
     }
     device = reading.get("device")
     if device is not None:
         if not isinstance(device, Mapping):
             raise FhirMappingError(f"reading {rid}: 'device' must be a dict or None")
         common["device"] = _device_reference(device)
+    notes = []
     clock = _clock_state(reading)
     if clock is not True:
         text = _CLOCK_NOTES[clock]
         if device_time is not None:
             text += f" The device's own time stamp was {device_time} (its local time)."
-        common["note"] = [{"text": text}]
+        notes.append({"text": text})
+    implausible = extra.get("implausible")
+    if isinstance(implausible, Mapping):
+        notes += [{"text": f"The hub flagged this value as implausible: {why}"}
+                  for why in implausible.values() if isinstance(why, str) and why.strip()]
+    if notes:
+        common["note"] = notes
     return common
 
 
@@ -552,10 +630,37 @@ def _observation(rid: str, part: str | None, measure: _Measure, common: dict) ->
     observation["code"] = _code(measure)
     observation["subject"] = shared["subject"]
     observation["effectiveDateTime"] = shared["effectiveDateTime"]
+    observation["issued"] = shared["issued"]
     for optional in ("device", "note"):
         if optional in shared:
             observation[optional] = shared[optional]
     return observation
+
+
+def _value(reading: Mapping, rid: str, name: str, measure: _Measure,
+           out_of_range: str | None) -> dict:
+    """The value part of an observation or component: a quantity, or why there is none."""
+    if out_of_range is None:
+        return {"valueQuantity": _quantity(reading, rid, name, measure)}
+    absent, (code, display), comparator, side = _OUT_OF_RANGE[out_of_range]
+    interpretation = [{"coding": [{"system": INTERPRETATION, "code": code, "display": display}],
+                       "text": f"{side.capitalize()} the device's measuring range"}]
+    if reading["values"].get(name) is not None:
+        # The number the device sent is its range limit: the true value is beyond it.
+        quantity = _quantity(reading, rid, name, measure)
+        return {"valueQuantity": {"value": quantity["value"], "comparator": comparator,
+                                  **{k: quantity[k] for k in ("unit", "system", "code")}},
+                "interpretation": interpretation}
+    device = _DEVICE_WORDS.get(reading.get("kind"), "device")
+    return {
+        "dataAbsentReason": {
+            "coding": [{"system": DATA_ABSENT_REASON, "code": absent,
+                        "display": absent.replace("-", " ").capitalize()}],
+            "text": f"{side.capitalize()} the {device}'s measuring range "
+                    f"({'HI' if side == 'above' else 'LO'}): no number",
+        },
+        "interpretation": interpretation,
+    }
 
 
 def _quantity(reading: Mapping, rid: str, name: str, measure: _Measure) -> dict:
