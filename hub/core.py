@@ -37,7 +37,7 @@ from hub.sos import Effects, SosMachine
 from hub.status import collect_status
 from hub.store import PRIORITY_ALERT, Store
 from hub.systemd_notify import notify, watchdog_interval
-from hub.voice.speech import Speaker
+from hub.voice.speech import URGENT, Speaker
 
 __all__ = ["Core", "run_core"]
 
@@ -255,6 +255,8 @@ class Core:
             on_delivered=lambda ids: self._threadsafe(self._on_delivered(ids)),
             apply_inbox=self._apply_inbox_from_thread,
             on_status=lambda st: self._threadsafe(self._on_sync_status(st)),
+            on_sos_refused=lambda eid, body, reason: self._threadsafe(
+                self._on_sos_refused(eid, body, reason)),
         )
         self.sync.start()
         self.sync.set_sos_open(self.sos.alarm is not None)
@@ -269,6 +271,15 @@ class Core:
     async def _on_sync_status(self, status: dict):
         self.sync_status = status
         self._push("sync", status)
+
+    async def _on_sos_refused(self, event_id: str, body: dict, reason: str):
+        """The platform refused an SOS (sync keeps resending it minimal): say so aloud."""
+        if isinstance(body, dict) and body.get("type") in ("sos_cancelled", "sos_resolved",
+                                                           "sos_countdown"):
+            return  # not an alarm calling for help: `hub status` shows it
+        log.error("the care platform refused SOS event %s; telling the elder to phone",
+                  event_id)
+        self.speaker.say(phrase("sos_refused", self.language), priority=URGENT)
 
     def _apply_inbox_from_thread(self, message: dict):
         """Called by the sync thread; returns once the message is durably applied."""
@@ -700,10 +711,10 @@ class Core:
         return {key: value}
 
     async def _cmd_status(self, client):
-        status = await self.db(collect_status, self.store, self.config, sos=self.sos.snapshot())
-        status["sync"] = {**status["sync"], **self.sync_status}
-        status["core"] = {"running": True, "pid": os.getpid(), "version": __version__}
-        return status
+        # Everything from the store (hub.status); only "the core runs" is live.
+        core = {"running": True, "pid": os.getpid(), "version": __version__}
+        return await self.db(collect_status, self.store, self.config, sos=self.sos.snapshot(),
+                             core=core)
 
     async def _cmd_prompt_answer(self, client, id, answer, source="touch"):
         prompt, future = self._prompts.get(id, (None, None))

@@ -161,12 +161,14 @@ class SosMachine:
         if countdown == 0:
             fx = self._raise(source=source)
         else:
+            # Sent (the care centre must know an alarm was started, even if cancelled).
             self.store.sos_transition(
                 self.alarm, "sos_countdown", {"seconds": countdown, "test": test},
-                source=source, event_id=press_id, occurred_at=now,
+                source=source, event_id=press_id, occurred_at=now, sync=True,
             )
             self._countdown_ends = self._mono() + countdown
-            fx = Effects(push=True, say=[("sos_countdown", {"seconds": countdown})])
+            fx = Effects(push=True, sync_urgent=True,
+                         say=[("sos_countdown", {"seconds": countdown})])
         return {"press_id": press_id, "duplicate": False, **self.snapshot()}, fx
 
     def _press_again(self, source: str, press_id: str) -> tuple[dict, Effects]:
@@ -190,10 +192,11 @@ class SosMachine:
         if self.alarm["state"] != COUNTDOWN:
             return self.resolve(source, reason="cancelled_by_elder")
         self.alarm = {**self.alarm, "state": CANCELLED, "cancelled_at": to_rfc3339(self._now())}
-        self.store.sos_transition(self.alarm, "sos_cancelled", {}, source=source)
+        self.store.sos_transition(self.alarm, "sos_cancelled", {}, source=source,
+                                  sync=True)  # the platform saw the countdown
         self._finish()
         return {"cancelled": True, **self.snapshot()}, Effects(
-            push=True, say=[("sos_cancelled", {})], alarm_sound=False)
+            push=True, sync_urgent=True, say=[("sos_cancelled", {})], alarm_sound=False)
 
     def resolve(self, source: str, *, reason: str = "resolved", by: str | None = None,
                 event_id: str | None = None) -> tuple[dict, Effects]:

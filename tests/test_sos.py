@@ -68,8 +68,9 @@ def test_touch_press_counts_down_then_raises_durably(db, clocks):
     m = machine(db, clocks)
     result, fx = m.press("touch")
     assert result["state"] == "countdown" and result["seconds_left"] == 10
-    assert fx.say[0][0] == "sos_countdown" and not fx.sync_urgent
-    assert db.outbox_stats()["depth"] == 0  # nothing leaves the hub during the countdown
+    assert fx.say[0][0] == "sos_countdown" and fx.sync_urgent
+    # the care centre learns that an alarm was started (issue 11: the contract's events)
+    assert [r["body"]["type"] for r in db.outbox_ready(5)] == ["sos_countdown"]
     clocks.advance(9.9)
     assert m.on_time().push is False
     clocks.advance(0.1)
@@ -79,12 +80,12 @@ def test_touch_press_counts_down_then_raises_durably(db, clocks):
     alarm = m.alarm["id"]
     assert kinds(db, alarm) == ["sos_countdown", "sos_raised"]
     out = db.outbox_ready(5)
-    assert out[0]["id"] == alarm and out[0]["priority"] == 0
-    assert out[0]["body"]["type"] == "sos_raised"
+    assert [r["body"]["type"] for r in out] == ["sos_countdown", "sos_raised"]
+    assert out[1]["id"] == alarm and out[1]["priority"] == 0
     assert db.sos_get(alarm)["state"] == "raised"
 
 
-def test_cancel_during_countdown_sends_nothing(db, clocks):
+def test_cancel_during_countdown_tells_the_platform_it_was_cancelled(db, clocks):
     m = machine(db, clocks)
     m.press("touch")
     alarm = m.alarm["id"]
@@ -94,7 +95,7 @@ def test_cancel_during_countdown_sends_nothing(db, clocks):
     run_timers(m, clocks, 15)
     assert db.sos_get(alarm)["state"] == "cancelled"
     assert kinds(db, alarm) == ["sos_countdown", "sos_cancelled"]
-    assert db.outbox_stats()["depth"] == 0
+    assert [r["body"]["type"] for r in db.outbox_ready(5)] == ["sos_countdown", "sos_cancelled"]
 
 
 def test_button_with_zero_countdown_raises_at_once(db, clocks):

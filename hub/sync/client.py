@@ -53,6 +53,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"elder-home-hub/{__version__}"
+#: Seconds an SOS request waits for a connection. One SYN and no retransmission: a
+#: link that cannot connect in a second is tried again at once (a new attempt costs
+#: nothing), instead of waiting out the kernel's retransmissions.
+URGENT_CONNECT_TIMEOUT = 1.0
 
 
 class SyncError(HubError):
@@ -87,12 +91,20 @@ class AuthError(SyncError):
 
 
 class RejectedError(SyncError):
-    """The platform refused the whole request as invalid (400, 413, 422)."""
+    """The platform refused the whole request as invalid (400, 413, 422).
 
-    def __init__(self, message: str, *, status: int, reason: str):
+    :param max_events: on a 413, the most events per request the platform takes, when
+        it said so (``max_events`` in the answer; docs/platform-api.yaml).
+    :param max_bytes: on a 413, the most bytes of (uncompressed) JSON per request.
+    """
+
+    def __init__(self, message: str, *, status: int, reason: str,
+                 max_events: int | None = None, max_bytes: int | None = None):
         super().__init__(message)
         self.status = status
         self.reason = reason
+        self.max_events = max_events
+        self.max_bytes = max_bytes
 
 
 class EnrollmentError(SyncError):
@@ -166,6 +178,23 @@ def _phrase(response) -> str:
     return " ".join((response.reason or "").split())[:60]
 
 
+def _limits_of(response) -> tuple[int | None, int | None]:
+    """``max_events`` and ``max_bytes`` from a 413 answer (positive whole numbers only)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+
+    def whole(key):
+        value = body.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) \
+            and value > 0 else None
+
+    return whole("max_events"), whole("max_bytes")
+
+
 def _reason_of(response) -> str:
     """The platform's reason for an error answer, short enough for a status line.
 
@@ -202,14 +231,19 @@ class PlatformClient:
     :param timeout: seconds to wait for an answer.
     :param connect_timeout: seconds to wait for the connection; default
         ``min(timeout, 5)``.
+    :param hub_id: this hub's id from enrollment, sent with every batch so that a
+        platform can still route an SOS when the token is refused.
     """
 
     def __init__(self, url: str, token: str | None = None, *, ca_bundle: str = "",
-                 timeout: float = 10.0, connect_timeout: float | None = None):
+                 timeout: float = 10.0, connect_timeout: float | None = None,
+                 hub_id: str | None = None):
         self.url = check_url(url)
         self.host = urlsplit(self.url).netloc
         self.timeout = timeout
         self.connect_timeout = connect_timeout or min(timeout, 5.0)
+        self.hub_id = hub_id
+        self._ca_bundle = ca_bundle
         self._token = token
         s = requests.Session()
         s.trust_env = False
@@ -239,6 +273,17 @@ class PlatformClient:
     def close(self):
         """Close pooled connections."""
         self.session.close()
+
+    def fresh(self) -> "PlatformClient":
+        """A new client like this one with its own connection pool.
+
+        The SOS lane uses one for a second attempt while the first hangs on a
+        connection that may be dead (a black hole never answers, and a pooled
+        connection from before an outage may be one).
+        """
+        return PlatformClient(self.url, self._token, ca_bundle=self._ca_bundle,
+                              timeout=self.timeout, connect_timeout=self.connect_timeout,
+                              hub_id=self.hub_id)
 
     # -- requests -------------------------------------------------------------------
 
@@ -298,8 +343,10 @@ class PlatformClient:
                 "its token was revoked. Enrol it again: hub enroll --url URL --code CODE.",
                 status=status)
         if status in (400, 413, 422):
+            max_events, max_bytes = _limits_of(response) if status == 413 else (None, None)
             raise RejectedError(f"{self.host} refused the request as invalid ({what}: {reason})",
-                                status=status, reason=reason or what)
+                                status=status, reason=reason or what,
+                                max_events=max_events, max_bytes=max_bytes)
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status in (409, 429) or status >= 500:
             raise TransientError(
@@ -364,17 +411,19 @@ class PlatformClient:
         :param events: wire bodies, each with a unique ``id``.
         :param encoded: the same events already encoded with :func:`protocol.encode`
             (saves encoding them twice).
-        :param urgent: an SOS request: a shorter connect timeout, so a dead link is
+        :param urgent: an SOS request: a short connect timeout, so a dead link is
             noticed quickly and retried.
         """
         if encoded is None:
             encoded = [protocol.encode(e) for e in events]
-        # sent_at lets the platform estimate the hub's clock error.
-        data = b'{"sent_at":"%s","events":[%s]}' % (
-            to_rfc3339(utc_now()).encode(), b",".join(encoded))
+        # sent_at lets the platform estimate the hub's clock error; hub_id lets it
+        # route an SOS even when it refuses the token (docs/platform-api.yaml).
+        hub = b',"hub_id":%s' % protocol.encode(self.hub_id) if self.hub_id else b""
+        data = b'{"sent_at":"%s"%s,"events":[%s]}' % (
+            to_rfc3339(utc_now()).encode(), hub, b",".join(encoded))
         response = self.request(
             "POST", protocol.EVENTS_PATH, data=data,
-            connect_timeout=min(self.connect_timeout, 2.0) if urgent else None,
+            connect_timeout=min(self.connect_timeout, URGENT_CONNECT_TIMEOUT) if urgent else None,
         )
         body = self._json(response)
         results = body.get("results")
@@ -411,7 +460,7 @@ class PlatformClient:
         """
         response = self.request(
             "POST", "", body=resource, content_type="application/fhir+json",
-            connect_timeout=min(self.connect_timeout, 2.0) if urgent else None)
+            connect_timeout=min(self.connect_timeout, URGENT_CONNECT_TIMEOUT) if urgent else None)
         return self._json(response)
 
 

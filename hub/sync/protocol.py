@@ -11,6 +11,7 @@ It does not do HTTP (:mod:`hub.sync.client`), decide when to send
 """
 
 import datetime as dt
+import hashlib
 import json
 import re
 import uuid
@@ -34,6 +35,10 @@ __all__ = [
     "MAX_REQUEST_BYTES",
     "GZIP_MIN_BYTES",
     "encode",
+    "canonical",
+    "content_digest",
+    "is_sos",
+    "minimal_sos",
     "validate_event",
     "validate_inbox_message",
 ]
@@ -58,14 +63,16 @@ INBOX_KINDS = ("sos_ack", "sos_resolved", "reminder", "message", "service_update
 
 #: Event types the hub sends, with the keys their ``data`` must hold. Unknown but
 #: well-formed types are accepted, so a newer hub can talk to an older platform.
+#: ``sos_countdown`` and ``sos_cancelled`` go out because the care centre must know an
+#: elder started an alarm and stopped it (a pattern of cancelled alarms is worth a
+#: visit). ``sos_delivered`` and ``sos_acknowledged`` are *not* sent: they are the
+#: hub's local record of what the platform itself told it.
 EVENT_TYPES: dict[str, tuple[str, ...]] = {
     "reading": (),
     "sos_countdown": (),
     "sos_raised": (),
     "sos_pressed_again": (),
     "sos_cancelled": (),
-    "sos_delivered": (),
-    "sos_acknowledged": (),
     "sos_resolved": (),
     "sos_escalated": (),
     "checkin": (),
@@ -92,6 +99,63 @@ _RFC3339_RE = re.compile(
 def encode(obj) -> bytes:
     """Serialise a wire object compactly (UTF-8 JSON, no NaN: JSON has none)."""
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _canonical_value(obj):
+    if isinstance(obj, float) and obj.is_integer() and abs(obj) < 2 ** 53:
+        return int(obj)
+    if isinstance(obj, dict):
+        return {k: _canonical_value(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_canonical_value(v) for v in obj]
+    return obj
+
+
+def canonical(obj) -> bytes:
+    """The canonical JSON of a wire object: what "same content" means for idempotency.
+
+    Keys sorted (by code point), no whitespace, UTF-8 without ``\\u`` escapes (except
+    those JSON requires), numbers by value (``1.0`` is written ``1``; other numbers in
+    their shortest round-trip form). Two events are the *same content* when their
+    canonical JSON is byte-identical (docs/platform-api.yaml, "Idempotency").
+    """
+    return json.dumps(_canonical_value(obj), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def content_digest(obj) -> str:
+    """SHA-256 (hex) of :func:`canonical`: what a platform keeps per event id."""
+    return hashlib.sha256(canonical(obj)).hexdigest()
+
+
+def is_sos(event) -> bool:
+    """True for an ``sos_*`` event: a platform never refuses one."""
+    return isinstance(event, dict) and isinstance(event.get("type"), str) \
+        and event["type"].startswith("sos_")
+
+
+def minimal_sos(body: dict, *, hub_id: str | None, now: str) -> dict:
+    """The smallest valid form of an SOS event, sent when the platform refused the full one.
+
+    It keeps what a care centre needs to send help — the ids, the time, the hub and
+    the source — and drops everything else (``data`` only says it is the minimal form).
+    A field that is itself malformed is replaced, never left to be refused again.
+
+    :param body: the event as first sent.
+    :param now: an RFC 3339 time, used when the event's own time is unusable.
+    """
+    kind = body.get("type") if isinstance(body.get("type"), str) else ""
+    if not (kind.startswith("sos_") and _TYPE_RE.fullmatch(kind)):
+        kind = "sos_raised"
+    event_id = body.get("id")
+    sos_id = body.get("sos_id") if _is_uuid(body.get("sos_id")) else event_id
+    occurred = body.get("occurred_at") if _is_time(body.get("occurred_at")) else now
+    source = body.get("source") if isinstance(body.get("source"), str) \
+        and body["source"][:32].isidentifier() else "hub"
+    return {"id": event_id, "type": kind, "sos_id": sos_id, "occurred_at": occurred,
+            "clock_synced": body.get("clock_synced") if body.get("clock_synced") in (
+                True, False) else None,
+            "source": source[:32], "hub_id": hub_id, "data": {"minimal": True}}
 
 
 def _is_uuid(value) -> bool:

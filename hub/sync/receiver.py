@@ -7,9 +7,15 @@ of the ``/v1`` protocol (``docs/platform-api.yaml``), on the standard library's
 * enrollment with one-time codes (a hub that lost the answer may present the same
   code again from the same serial and gets a fresh token for the same hub id);
 * ``POST /v1/events`` with per-event results, deduplicating on the event id
-  (same id and same content → ``duplicate``; same id, other content → ``rejected``,
-  as the IETF Idempotency-Key draft prescribes) and validating each event with
-  :func:`hub.sync.protocol.validate_event`;
+  (same id and same content — equal canonical JSON, :func:`protocol.canonical` —
+  → ``duplicate``; same id, other content → ``rejected``, as the IETF
+  Idempotency-Key draft prescribes) and validating each event with
+  :func:`hub.sync.protocol.validate_event`. **An SOS is never refused**: an
+  ``sos_*`` event that fails validation is stored (with the problem noted) and
+  accepted, an SOS id seen before is a ``duplicate`` whatever its content, and an
+  SOS-only batch whose token is unknown or revoked is routed by its ``hub_id``;
+* a 413 says how much it takes (``max_events``, ``max_bytes``), for receivers
+  built with smaller limits;
 * ``GET /v1/inbox`` with a cursor, fed by acknowledging an SOS as a named responder,
   or by sending a reminder or message;
 * ``POST /fhir``: FHIR R4 ``transaction`` Bundles with conditional create
@@ -21,7 +27,12 @@ Fault injection (``/v1`` and ``/fhir`` only, never ``/dev``): an error rate (503
 added latency, a rate of 429 with ``Retry-After``, a rate of connections dropped
 mid-response *after* the request was processed (the nastiest case: the platform
 has the events, the hub does not know), and ``offline`` (every connection closed
-unanswered).
+unanswered), ``reset`` (every connection reset, a TCP RST), ``black_hole`` (every
+request read and never answered: the connection hangs until the hub gives up; it
+stays dead after the fault is cleared, as a black-holed connection does), and
+``refuse_sos`` — a platform breaking the contract by refusing SOS events (``"400"``,
+``"422"`` for the whole request or ``"rejected"`` per event; the minimal form is
+refused too only with ``refuse_minimal``).
 
 It binds to loopback only. Tokens are stored hashed. It is not a production
 platform: one process, one SQLite connection behind a lock.
@@ -36,8 +47,10 @@ import logging
 import random
 import re
 import secrets
+import select
 import socket
 import sqlite3
+import struct
 import threading
 import time
 import uuid
@@ -71,6 +84,10 @@ class Faults:
     :param retry_after: seconds given in ``Retry-After``.
     :param drop_rate: process the request, then cut the connection mid-answer.
     :param offline: close every connection without an answer.
+    :param reset: reset every connection (TCP RST) without an answer.
+    :param black_hole: read each request and never answer it.
+    :param refuse_sos: "" (never, as the contract says), "400", "422" or "rejected".
+    :param refuse_minimal: with ``refuse_sos``, refuse the minimal form too.
     """
 
     error_rate: float = 0.0
@@ -79,6 +96,10 @@ class Faults:
     retry_after: int = 1
     drop_rate: float = 0.0
     offline: bool = False
+    reset: bool = False
+    black_hole: bool = False
+    refuse_sos: str = ""
+    refuse_minimal: bool = False
 
     def update(self, changes: dict) -> "Faults":
         """Apply ``{name: value}`` changes with type checks; return self."""
@@ -90,6 +111,10 @@ class Faults:
             if kind is bool:
                 value = value if isinstance(value, bool) else str(value).lower() in (
                     "1", "true", "yes", "on")
+            elif kind is str:
+                value = "" if value in (None, False) else str(value)
+                if key == "refuse_sos" and value not in ("", "400", "422", "rejected"):
+                    raise ValueError("fault refuse_sos must be \"\", 400, 422 or rejected")
             else:
                 value = kind(value)
                 if value < 0 or (key.endswith("rate") and value > 1):
@@ -121,8 +146,7 @@ def _hash(token: str) -> str:
 
 
 def _digest(event: dict) -> str:
-    return hashlib.sha256(json.dumps(event, sort_keys=True, separators=(",", ":"))
-                          .encode()).hexdigest()
+    return protocol.content_digest(event)
 
 
 class _Platform:
@@ -140,7 +164,9 @@ class _Platform:
         self.lock = threading.Lock()
         self.counters = {"requests": 0, "batches": 0, "accepted": 0, "duplicate": 0,
                          "rejected": 0, "faults_503": 0, "faults_429": 0, "faults_drop": 0,
-                         "faults_offline": 0, "unauthorized": 0}
+                         "faults_offline": 0, "faults_reset": 0, "faults_black_hole": 0,
+                         "faults_refused_sos": 0, "unauthorized": 0, "sos_by_hub_id": 0,
+                         "too_large": 0}
 
     def count(self, key: str, n: int = 1):
         with self.lock:
@@ -183,6 +209,14 @@ class _Platform:
             self.conn.execute("COMMIT")
         return {"hub_id": hub_id, "token": token}
 
+    def known_hub(self, hub_id) -> bool:
+        """True if ``hub_id`` was ever enrolled here (revoked or not)."""
+        if not isinstance(hub_id, str):
+            return False
+        with self.lock:
+            return self.conn.execute("SELECT 1 FROM hubs WHERE hub_id = ?",
+                                     [hub_id]).fetchone() is not None
+
     def hub_for(self, token: str) -> str | None:
         with self.lock:
             row = self.conn.execute("SELECT hub_id FROM hubs WHERE token_hash = ? AND revoked = 0",
@@ -210,6 +244,13 @@ class _Platform:
         checked = []
         for event in events:
             reason = protocol.validate_event(event)
+            if reason and protocol.is_sos(event) and isinstance(event.get("id"), str) \
+                    and event["id"]:
+                # The contract: a platform never refuses an SOS. Keep it, note the
+                # problem, and let the people on duty act on whatever it says.
+                log.error("SOS event %s from hub %s is malformed (%s); accepted anyway",
+                          event["id"], hub_id, reason)
+                reason = None
             if reason:
                 eid = event.get("id") if isinstance(event, dict) else None
                 results.append({"id": str(eid), "status": protocol.REJECTED, "reason": reason})
@@ -230,7 +271,8 @@ class _Platform:
                     continue
                 eid = event["id"]
                 if eid in known:
-                    if known[eid] == digest:
+                    # An SOS id seen before is the same alarm, whatever form it came in.
+                    if known[eid] == digest or protocol.is_sos(event):
                         results[n] = {"id": eid, "status": protocol.DUPLICATE}
                     else:
                         results[n] = {"id": eid, "status": protocol.REJECTED,
@@ -239,7 +281,7 @@ class _Platform:
                 known[eid] = digest
                 results[n] = {"id": eid, "status": protocol.ACCEPTED}
                 occurred = event.get("occurred_at") or event.get("measured_at")
-                fresh.append((eid, hub_id, event["type"], event.get("sos_id"), occurred, now,
+                fresh.append((eid, hub_id, str(event["type"]), event.get("sos_id"), occurred, now,
                               mono, digest, json.dumps(event, separators=(",", ":"))))
             self.conn.execute("BEGIN")
             self.conn.executemany(
@@ -333,16 +375,18 @@ class _Platform:
             raise ReceiverError(f"{len(hubs)} hubs are enrolled: say which one (hub_id)")
         return hubs[0]
 
-    def inbox(self, hub_id: str, cursor: int, limit: int) -> dict:
+    def inbox(self, hub_id: str, cursor: str | None, limit: int) -> dict:
+        """A page after ``cursor``; on an empty page ``next_cursor`` is the cursor sent
+        (null when none was sent), as docs/platform-api.yaml defines."""
         with self.lock:
             rows = self.conn.execute(
                 "SELECT seq, id, kind, data, created_at FROM inbox WHERE hub_id = ? AND seq > ? "
-                "ORDER BY seq LIMIT ?", [hub_id, cursor, limit + 1]).fetchall()
+                "ORDER BY seq LIMIT ?", [hub_id, int(cursor or 0), limit + 1]).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
         messages = [{"id": mid, "kind": kind, "data": json.loads(data), "created_at": at,
                      "cursor": str(seq)} for seq, mid, kind, data, at in rows]
-        return {"messages": messages, "next_cursor": str(rows[-1][0] if rows else cursor),
+        return {"messages": messages, "next_cursor": str(rows[-1][0]) if rows else cursor,
                 "more": more}
 
     # -- FHIR ------------------------------------------------------------------------
@@ -429,6 +473,7 @@ class _Server(ThreadingHTTPServer):
         self.receiver = receiver
         self.connections: set[socket.socket] = set()
         self.conn_lock = threading.Lock()
+        self.closing = threading.Event()
         super().__init__(address, handler)
 
 
@@ -464,6 +509,7 @@ class _Handler(BaseHTTPRequestHandler):
         On a keep-alive connection an unread body would be parsed as the next
         request; a body too large to read is refused and the connection closed.
         """
+        self._decoded = None
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -488,6 +534,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _HttpError(400, "body is not valid gzip") from None
             if len(data) > MAX_DECOMPRESSED:
                 raise _HttpError(413, "decompressed body too large")
+        self._decoded = data
         if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
             return {k: v[0] for k, v in parse_qs(data.decode()).items()}
         if not data:
@@ -536,6 +583,27 @@ class _Handler(BaseHTTPRequestHandler):
         rng = self.rx.rng
         with self.rx.rng_lock:
             roll_error, roll_429, roll_drop = rng.random(), rng.random(), rng.random()
+        if f.reset:
+            self.rx.platform.count("faults_reset")
+            self.close_connection = True
+            # SO_LINGER with a zero timeout: close() sends RST instead of FIN.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+            return True, False
+        if f.black_hole:
+            self.rx.platform.count("faults_black_hole")
+            self.close_connection = True
+            # Never answer. The connection stays silent until the receiver stops (or
+            # the hub gives up on it): clearing the fault does not revive it.
+            while not self.server.closing.is_set():
+                try:
+                    readable, _, _ = select.select([self.connection], [], [], 0.2)
+                    if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                        break  # the hub gave up on it
+                except (OSError, ValueError):
+                    break
+            return True, False
         if f.offline:
             self.rx.platform.count("faults_offline")
             self.close_connection = True
@@ -557,12 +625,30 @@ class _Handler(BaseHTTPRequestHandler):
             return True, False
         return False, roll_drop < f.drop_rate
 
-    def _hub(self) -> str | None:
+    def _refuse_sos(self, events: list) -> bool:
+        """The refuse_sos fault (a contract breach): False when the request was answered."""
+        f = self.rx.faults
+        if f.refuse_sos not in ("400", "422"):
+            return True
+        for e in events:
+            if protocol.is_sos(e) and (f.refuse_minimal
+                                       or not (e.get("data") or {}).get("minimal")):
+                self.rx.platform.count("faults_refused_sos")
+                self._error(int(f.refuse_sos), "injected fault: sos refused")
+                return False
+        return True
+
+    def _hub(self, quiet: bool = False) -> str | None:
         auth = self.headers.get("Authorization", "")
         if auth.startswith("Bearer "):
             hub_id = self.rx.platform.hub_for(auth[7:].strip())
             if hub_id:
                 return hub_id
+        if not quiet:
+            self._refuse_token()
+        return None
+
+    def _refuse_token(self):
         self.rx.platform.count("unauthorized")
         self._error(401, "unknown or revoked device token",
                     headers={"WWW-Authenticate": 'Bearer realm="hub"'})
@@ -623,23 +709,52 @@ class _Handler(BaseHTTPRequestHandler):
             log.info("hub %s enrolled (serial %s)", answer["hub_id"], serial)
             self._send(201, {**answer, "api": protocol.API_VERSION}, drop=drop)
         elif (method, path) == ("POST", protocol.EVENTS_PATH):
-            hub_id = self._hub()
-            if not hub_id:
-                return
             body = self._body()
             events = body.get("events") if isinstance(body, dict) else None
+            hub_id = self._hub(quiet=True)
+            if not hub_id and isinstance(events, list) and events \
+                    and all(protocol.is_sos(e) for e in events) and p.known_hub(body.get("hub_id")):
+                # Token unknown or revoked, but an alarm: route it by hub id (the contract).
+                hub_id = body["hub_id"]
+                p.count("sos_by_hub_id")
+                log.error("SOS from hub %s accepted although its token is refused", hub_id)
+            if not hub_id:
+                self._refuse_token()
+                return
             if not isinstance(events, list):
                 raise _HttpError(400, "body must be {\"events\": [...]}")
-            if len(events) > protocol.MAX_BATCH_EVENTS:
-                raise _HttpError(413, f"at most {protocol.MAX_BATCH_EVENTS} events per batch")
-            results = p.receive(hub_id, events)
+            rx = self.rx
+            size = len(self._decoded or b"")
+            if len(events) > rx.max_batch_events or size > rx.max_batch_bytes:
+                p.count("too_large")
+                self._send(413, {"error": f"at most {rx.max_batch_events} events and "
+                                          f"{rx.max_batch_bytes} bytes per request",
+                                 "max_events": rx.max_batch_events,
+                                 "max_bytes": rx.max_batch_bytes})
+                return
+            if self.rx.faults.refuse_sos and not self._refuse_sos(events):
+                return
+            f = self.rx.faults
+            refused = [f.refuse_sos == "rejected" and protocol.is_sos(e) and (
+                f.refuse_minimal or not (e.get("data") or {}).get("minimal")) for e in events]
+            taken = iter(p.receive(hub_id, [e for e, r in zip(events, refused) if not r]))
+            results = []
+            for e, r in zip(events, refused):
+                if r:
+                    p.count("faults_refused_sos")
+                    results.append({"id": str(e.get("id")), "status": protocol.REJECTED,
+                                    "reason": "injected fault: sos refused"})
+                else:
+                    results.append(next(taken))
             self._send(200, {"results": results}, drop=drop)
         elif (method, path) == ("GET", protocol.INBOX_PATH):
             hub_id = self._hub()
             if not hub_id:
                 return
+            cursor = query.get("cursor") or None
             try:
-                cursor = int(query.get("cursor") or 0)
+                if cursor is not None and (not cursor.isdigit() or len(cursor) > 18):
+                    raise ValueError(cursor)
                 limit = max(1, min(int(query.get("limit") or 100), 1000))
             except ValueError:
                 raise _HttpError(400, "cursor and limit must be whole numbers") from None
@@ -729,14 +844,21 @@ class Receiver:
     :param port: 0 picks a free port; see :attr:`url`.
     :param faults: initial fault switches.
     :param seed: seed for the fault dice, so a test run can be repeated.
+    :param max_batch_events: most events per request; more is answered 413 with
+        ``max_events``/``max_bytes`` (a platform may take less than the hub sends).
+    :param max_batch_bytes: most bytes of (decompressed) JSON per request.
     """
 
     def __init__(self, db_path: str | Path = ":memory:", *, host: str = "127.0.0.1",
-                 port: int = 0, faults: Faults | None = None, seed: int | None = None):
+                 port: int = 0, faults: Faults | None = None, seed: int | None = None,
+                 max_batch_events: int = protocol.MAX_BATCH_EVENTS,
+                 max_batch_bytes: int = protocol.MAX_REQUEST_BYTES):
         if host not in LOOPBACK:
             raise ValueError("the reference receiver listens on loopback only (127.0.0.1)")
         self.host = host
         self.port = port
+        self.max_batch_events = max_batch_events
+        self.max_batch_bytes = max_batch_bytes
         self.platform = _Platform(db_path)
         self.faults = faults or Faults()
         self.rng = random.Random(seed)
@@ -784,7 +906,10 @@ class Receiver:
         """Stop listening and cut every open connection (the network is gone)."""
         server = self._server
         if server is None:
+            if close_db:
+                self.platform.close()
             return
+        server.closing.set()
         server.shutdown()
         server.server_close()
         with server.conn_lock:

@@ -5,12 +5,19 @@ This module owns *when* things are sent and what the hub says about the link:
 ``sync-urgent``
     SOS rows (priority 0) only. Woken by :meth:`SyncWorker.wake` with
     ``urgent=True`` and also checks the outbox every second. Sends them at once on
-    their own small request, never behind a batch. While one is pending and the
-    link is down it retries about every second (a connection attempt costs
-    nothing when there is no network), so an SOS goes out within ~1 s of the
-    network returning; after an answer from a struggling platform (5xx, 429) it
-    waits ``[sync] sos_retry`` seconds (``Retry-After`` is honoured only up to that:
-    an alarm outranks politeness).
+    their own small request, never behind a batch, with a 1 s connect timeout.
+    While one is pending and the link is down it retries every half second (a
+    connection attempt costs nothing when there is no network); an attempt that
+    hangs (a black-holed connection) gets a second one on a new connection after
+    a second (:class:`~hub.sync.outbox.HedgedTransport`), so an SOS goes out
+    within ~1 s of the network returning whether the link refused, reset or
+    swallowed the connections. After an answer from a struggling platform (5xx,
+    429) it waits ``[sync] sos_retry`` seconds (``Retry-After`` is honoured only up
+    to that: an alarm outranks politeness). An SOS the platform *refuses* is never
+    given up: it is resent in minimal form with backoff (see
+    :mod:`hub.sync.outbox`) and ``on_sos_refused`` tells the core, which says so
+    aloud. A refused token (401/403) does not stop this lane: the batch carries
+    the hub id, by which a platform can still route an alarm.
 
 ``sync-bulk``
     Everything else, in batches bounded by count and bytes. After a failed request
@@ -28,10 +35,16 @@ Each thread opens its own :class:`~hub.store.Store` (SQLite in WAL mode lets the
 work side by side; nothing is held open across a network call). One
 :class:`~hub.sync.client.PlatformClient` (one ``requests.Session``) is shared.
 
-401/403 stops all sending ("unauthorized") until the token file changes (a new
-``hub enroll``) or, in case the platform erred, for 5 minutes. Nothing here
-blocks the caller: :meth:`wake`, :meth:`set_sos_open` and :meth:`status` only take
-a short lock.
+401/403 stops bulk sending and inbox polls ("unauthorized": the token was
+revoked) until the token file changes (a new ``hub enroll``); the inbox lane
+probes the platform with the old token every 30 s in case it erred. SOS events
+keep going. Nothing here blocks the caller: :meth:`wake`, :meth:`set_sos_open` and
+:meth:`status` only take a short lock.
+
+What ``hub status`` shows is read from the store (:mod:`hub.status`): the
+outbox, dead letters and refused SOS rows, ``sync.last_success`` (written with
+each delivery), and the worker's state, which each lane writes to
+``runtime_state`` as soon as it changes.
 """
 
 import datetime as dt
@@ -50,7 +63,8 @@ from hub.sync.backoff import Backoff
 from hub.sync.client import AuthError, PlatformClient, TransientError, check_url
 from hub.sync.enroll import Credentials, hub_serial, read_credentials
 from hub.sync.inbox import poll_inbox
-from hub.sync.outbox import HubTransport, OutboxSender, SendReport
+from hub.sync.outbox import (HedgedTransport, HubTransport, OutboxSender, SendReport,
+                             revive_dead_sos, sos_due)
 
 __all__ = ["SyncWorker", "STATES"]
 
@@ -59,13 +73,16 @@ log = logging.getLogger(__name__)
 STATES = ("ok", "offline", "unauthorized", "not_configured", "error")
 
 URGENT_BATCH = 50  # SOS rows per urgent request (an alarm makes a handful)
-URGENT_POLL = 1.0  # s between outbox checks for SOS rows, and between retries offline
+URGENT_POLL = 1.0  # s between outbox checks for SOS rows
+URGENT_OFFLINE_RETRY = 0.5  # s between SOS attempts while connections are refused/reset
+SOS_HEDGE_AFTER = 1.0  # s before a hanging SOS attempt gets a second one
+SOS_MAX_IN_FLIGHT = 16  # SOS attempts at once (a hung one ends at its read timeout)
 URGENT_PRECEDENCE_MAX = 30.0  # s the bulk lane holds back for a pending SOS
 BULK_IDLE_POLL = 10.0  # s between outbox checks when nobody calls wake()
 BULK_BACKOFF_BASE = 1.0
 SOS_INBOX_INTERVAL = 2.0  # s between inbox polls while an SOS is open
 CONTROL_TICK = 2.0  # s between token-file and statistics checks
-UNAUTHORIZED_RECHECK = 300.0  # s before trying a refused token again
+UNAUTHORIZED_RECHECK = 30.0  # s between probes with a refused token
 STATS_EVERY = 1.0
 _FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.timezone.utc)
 _OPEN_LOCK = threading.Lock()
@@ -90,6 +107,8 @@ class SyncWorker:
         is durably applied. None: store it with :meth:`Store.inbox_add`.
     :param on_status: called from a worker thread with :meth:`status` whenever the
         state or its message changes.
+    :param on_sos_refused: called from a worker thread with ``(event_id, body, reason)``
+        the first time the platform refuses an SOS event (the core says so aloud).
     :param rng: random source for backoff jitter (seeded in tests).
     """
 
@@ -97,11 +116,14 @@ class SyncWorker:
                  on_delivered: Callable[[list[str]], None] | None = None,
                  apply_inbox: Callable[[dict], None] | None = None,
                  on_status: Callable[[dict], None] | None = None,
+                 on_sos_refused: Callable[[str, dict, str], None] | None = None,
                  rng: random.Random | None = None):
         self.config = config
         self.on_delivered = on_delivered
         self.apply_inbox = apply_inbox
         self.on_status = on_status
+        self.on_sos_refused = on_sos_refused
+        self._limits: dict = {}  # max_events/max_bytes a platform announced on a 413
         self._rng = rng or random.Random()
         self._cv = threading.Condition()
         self._threads: list[threading.Thread] = []
@@ -125,6 +147,7 @@ class SyncWorker:
         self._unauthorized_at: float | None = None
         self._creds_lock = threading.Lock()
         self._urgent_pending = False
+        self._hedged: HedgedTransport | None = None
         self._status = {
             "state": "offline",
             "message": "sync is starting: not yet in touch with the care platform",
@@ -140,7 +163,7 @@ class SyncWorker:
             "outbox": None,
             "retry_in_s": None,
         }
-        self._status_dirty = False
+        self._status_dirty = True  # written at the first chance: a stale "ok" must not stay
 
     # -- the contract with the core ----------------------------------------------------
 
@@ -247,17 +270,19 @@ class SyncWorker:
                 return
             self._status_dirty = False
             s = dict(self._status)
-        store.set_runtime("sync.state", s["state"])
-        store.set_runtime("sync.message", s["message"])
-        if s["last_error"]:
-            store.set_runtime("sync.last_error", json.dumps(
-                {"at": s["last_error_at"], "error": s["last_error"]}))
+        with store._tx():  # one transaction: a reader never sees half of it
+            store.set_runtime("sync.state", s["state"])
+            store.set_runtime("sync.message", s["message"])
+            if s["last_error"]:
+                store.set_runtime("sync.last_error", json.dumps(
+                    {"at": s["last_error_at"], "error": s["last_error"]}))
 
     def _failed(self, exc: Exception, lane: str):
         if isinstance(exc, AuthError):
             with self._cv:
                 self._unauthorized_at = time.monotonic()
-            self._set_state("unauthorized", str(exc), error=True)
+            self._set_state("unauthorized", f"token revoked: {exc} SOS alarms are still sent.",
+                            error=True)
         elif isinstance(exc, TransientError) and exc.kind in ("offline", "timeout"):
             self._set_state("offline", str(exc), error=True)
         else:
@@ -272,6 +297,9 @@ class SyncWorker:
         """
         with self._cv:
             host = self._client.host if self._client else "?"
+            if self._unauthorized_at is not None:
+                # An SOS routed by hub id got through; the token is still refused.
+                return
             if self._backoff_cuttable and self._backoff_until > time.monotonic():
                 self._backoff_until = 0.0
                 self._bulk_flag = True
@@ -281,10 +309,11 @@ class SyncWorker:
                 return
         self._set_state("ok", f"connected to the care platform at {host}")
 
-    def _can_send(self):
-        """The transport, or None while not configured, unauthorized or stopping."""
+    def _can_send(self, *, sos: bool = False):
+        """The transport, or None while not configured, stopping or (except for SOS)
+        unauthorized."""
         with self._cv:
-            if self._stopping or self._unauthorized_at is not None:
+            if self._stopping or (self._unauthorized_at is not None and not sos):
                 return None
             return self._transport
 
@@ -325,7 +354,8 @@ class SyncWorker:
         else:
             try:
                 client = PlatformClient(check_url(url), creds.token if creds else None,
-                                        ca_bundle=sync.ca_bundle, timeout=sync.timeout)
+                                        ca_bundle=sync.ca_bundle, timeout=sync.timeout,
+                                        hub_id=creds.hub_id if creds else None)
             except ValueError as exc:
                 problem = str(exc)
         if client is not None:
@@ -343,6 +373,9 @@ class SyncWorker:
         with self._cv:
             old = self._client
             self._client, self._transport, self._creds = client, transport, creds
+            self._hedged = None if transport is None else HedgedTransport(
+                transport, hedge_after=SOS_HEDGE_AFTER, max_in_flight=SOS_MAX_IN_FLIGHT,
+                give_up_after=max(2.0, sync.timeout / 2), on_late=self._wake_urgent)
             self._creds_sig = sig
             self._unauthorized_at = None
             self._status["platform"] = client.host if client else None
@@ -398,8 +431,17 @@ class SyncWorker:
                                      timeout=min(30.0, 0.25 * 2 ** failures)):
                     return
 
+    def _wake_urgent(self):
+        with self._cv:
+            self._urgent_flag = True
+            self._cv.notify_all()
+
     def _sender(self, store: Store, transport) -> OutboxSender:
-        return OutboxSender(store, transport, on_delivered=self.on_delivered, rng=self._rng)
+        with self._cv:
+            hub_id = self._creds.hub_id if self._creds else None
+        return OutboxSender(store, transport, on_delivered=self.on_delivered, rng=self._rng,
+                            hub_id=hub_id, on_sos_refused=self.on_sos_refused,
+                            limits=self._limits)
 
     def _count(self, report: SendReport):
         with self._cv:
@@ -407,6 +449,7 @@ class SyncWorker:
             self._status["dead_lettered"] += len(report.dead)
 
     def _urgent_lane(self, store: Store):
+        revive_dead_sos(store)
         delay = 0.0
         while True:
             with self._cv:
@@ -414,31 +457,50 @@ class SyncWorker:
                 if self._stopping:
                     return
                 self._urgent_flag = False
-            transport = self._can_send()
-            if transport is None:
+                hedged = self._hedged
+            transport = self._can_send(sos=True)
+            if transport is None or hedged is None:
                 delay = URGENT_POLL
                 continue
-            # _FAR_FUTURE: an SOS row is always due, whatever retry time it carries.
-            rows = store.outbox_ready(URGENT_BATCH, max_priority=PRIORITY_SOS, now=_FAR_FUTURE)
+            late = hedged.late()
+            if late:
+                sender = self._sender(store, transport)
+                for items, results in late:
+                    got = sender.record_late(items, results)
+                    if got:
+                        log.info("a late answer delivered %d SOS event(s)", len(got))
+            # A transient failure never delays an SOS row; a refused one waits its backoff.
+            rows = sos_due(store, URGENT_BATCH)
             if not rows:
                 with self._cv:
                     if self._urgent_pending:
                         self._urgent_pending = False
                         self._bulk_flag = True
                         self._cv.notify_all()
-                    self._status["sos_pending"] = False
+                # (a refused SOS waiting for its next try is still pending)
+                pending = store.db.execute(
+                    "SELECT 1 FROM outbox WHERE dead = 0 AND priority <= ? LIMIT 1",
+                    [PRIORITY_SOS]).fetchone() is not None
+                with self._cv:
+                    self._status["sos_pending"] = pending
                 delay = URGENT_POLL
                 continue
             with self._cv:
                 self._urgent_pending = True
                 self._status["sos_pending"] = True
-            report = self._sender(store, transport).send(rows, max_events=URGENT_BATCH,
-                                                         urgent=True)
+            report = self._sender(store, hedged).send(rows, max_events=URGENT_BATCH,
+                                                      urgent=True)
             self._count(report)
             if report.delivered:
                 log.info("delivered %d SOS event(s)", len(report.delivered))
+            if report.refused:
+                self._set_state("error", f"the care platform REFUSED an SOS alarm "
+                                f"({report.refused[0][1][:200]}); resending it in minimal "
+                                "form until it is taken", error=True)
             if report.error is None:
-                self._succeeded("urgent")
+                if not report.refused:
+                    self._succeeded("urgent")
+                self._persist_status(store)
                 delay = 0.0  # look again at once: more may be pending
                 continue
             self._failed(report.error, "urgent")
@@ -447,7 +509,7 @@ class SyncWorker:
             if isinstance(err, TransientError) and err.kind == "timeout":
                 delay = 0.1  # the timeout itself was the wait
             elif isinstance(err, TransientError) and err.kind == "offline":
-                delay = min(sos_retry, URGENT_POLL)
+                delay = min(sos_retry, URGENT_OFFLINE_RETRY)
             elif isinstance(err, TransientError) and err.retry_after is not None:
                 delay = min(err.retry_after, sos_retry)
             else:
@@ -504,6 +566,7 @@ class SyncWorker:
                 with self._cv:
                     self._backoff.succeeded()
                 self._succeeded("bulk")
+                self._persist_status(store)
                 delay = 0.0
                 continue
             self._failed(report.error, "bulk")
