@@ -1,0 +1,110 @@
+"""Reminders and check-ins on a real core: local API, questions, events, restarts."""
+
+import datetime as dt
+import sqlite3
+import time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hub.api import ApiError
+from hub.care.service import reminder_from_inbox
+
+from tests.conftest import CoreProcess, write_config
+
+TZ = ZoneInfo("Europe/Berlin")
+
+
+def test_platform_reminders_in_both_forms():
+    new = reminder_from_inbox({"id": "m1", "kind": "reminder", "data": {
+        "id": "pills", "label": "Tablet", "dose": "1", "schedule": {"times": ["08:00"]}}}, TZ)
+    assert new.to_dict() == {"id": "pills", "label": "Tablet", "dose": "1",
+                             "schedule": {"times": ["08:00"], "weekdays": [
+                                 "mon", "tue", "wed", "thu", "fri", "sat", "sun"]}}
+    old = reminder_from_inbox({"id": "m2", "kind": "reminder", "data": {
+        "text": "Take your blood-pressure tablet", "at": "2026-11-25T08:00:00.000Z",
+        "repeat": "daily"}}, TZ)
+    assert (old.id, old.label, old.schedule.to_dict()["times"]) == (
+        "m2", "Take your blood-pressure tablet", ["09:00"])   # 08:00Z is 09:00 in Berlin
+    once = reminder_from_inbox({"id": "m3", "kind": "reminder", "data": {
+        "text": "Doctor", "at": "2026-07-01T07:30:00Z"}}, TZ)
+    assert once.schedule.to_dict() == {"once": "2026-07-01T09:30"}   # summer time
+    assert reminder_from_inbox({"id": "m4", "data": {"id": "pills", "deleted": True}},
+                               TZ) == "pills"
+    with pytest.raises(ValueError, match="needs a schedule"):
+        reminder_from_inbox({"id": "m5", "data": {"text": "?"}}, TZ)
+    with pytest.raises(ValueError, match="RFC 3339"):
+        reminder_from_inbox({"id": "m6", "data": {"text": "?", "at": "soon"}}, TZ)
+
+
+def wait_prompt(client, kind, timeout):
+    return client.wait_push("prompt", lambda d: d.get("kind") == kind and d.get("open"),
+                            timeout=timeout)
+
+
+def events(state_dir, kind):
+    conn = sqlite3.connect(state_dir / "hub.db")
+    try:
+        return [r[0] for r in conn.execute(
+            "SELECT payload FROM events WHERE kind = ? ORDER BY rowid", [kind])]
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_a_reminder_set_through_the_api_is_asked_at_its_minute_and_kept(tmp_path):
+    cfg = write_config(tmp_path)
+    core = CoreProcess(cfg, tmp_path / "state", env={"TZ": "Europe/Berlin"}).start()
+    try:
+        client = core.client(subscribe=True)
+        with pytest.raises(ApiError, match="time '7'"):
+            client.request("reminder.set", reminder={"id": "x", "label": "x",
+                                                  "schedule": {"times": ["7"]}})
+        # the next whole minute, local time in Berlin (a new reminder is never retroactive)
+        now = dt.datetime.now(TZ)
+        due = (now + dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
+        client.request("reminder.set", reminder={"id": "pills", "label": "heart tablet",
+                                              "dose": "one",
+                                              "schedule": {"times": [due.strftime("%H:%M")]}})
+        prompt = wait_prompt(client, "reminder", timeout=(due - now).total_seconds() + 30)
+        assert prompt["answers"] == ["taken", "later"]
+        assert "heart tablet" in prompt["question"] and "one" in prompt["question"]
+        client.request("prompt.answer", id=prompt["id"], answer="taken")
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not events(core.state_dir, "reminder_answer"):
+            time.sleep(0.1)
+        (answer,) = events(core.state_dir, "reminder_answer")
+        assert '"answer":"taken"' in answer and '"reminder_id":"pills"' in answer
+        client.close()
+    finally:
+        core.kill()
+    # after a crash the reminder is still set, and the dose is not asked again
+    again = CoreProcess(cfg, tmp_path / "state", env={"TZ": "Europe/Berlin"}).start()
+    try:
+        client = again.client(subscribe=True)
+        assert [r["id"] for r in client.request("reminder.list")] == ["pills"]
+        with pytest.raises(TimeoutError):
+            wait_prompt(client, "reminder", timeout=3)
+        assert len(events(again.state_dir, "reminder_answer")) == 1
+        client.request("reminder.delete", id="pills")
+        assert client.request("reminder.list") == []
+        client.close()
+    finally:
+        again.kill()
+
+
+def test_an_ok_press_counts_as_the_days_check_in(core):
+    client = core.client()
+    client.request("checkin")
+    end = time.monotonic() + 10
+    saved = None
+    while time.monotonic() < end:
+        conn = sqlite3.connect(core.state_dir / "hub.db")
+        row = conn.execute("SELECT value FROM settings WHERE key = 'care.checkin'").fetchone()
+        conn.close()
+        if row and "last_ok" in row[0]:
+            saved = row[0]
+            break
+        time.sleep(0.1)
+    assert saved is not None, "the check-in routine did not see the press"
+    client.close()
