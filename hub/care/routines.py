@@ -76,7 +76,10 @@ class Reminder:
 
     @classmethod
     def from_dict(cls, data) -> "Reminder":
-        """Check and read ``{"id", "label", "schedule", "dose"?}``; ValueError says what is wrong."""
+        """Check and read ``{"id", "label", "schedule", "dose"?}``.
+
+        :raises ValueError: saying which field is wrong and why.
+        """
         if not isinstance(data, dict):
             raise ValueError("a reminder is an object with id, label and schedule")
         rid, label, dose = data.get("id"), data.get("label"), data.get("dose", "")

@@ -55,7 +55,8 @@ class Schedule:
 
     @classmethod
     def from_dict(cls, data) -> "Schedule":
-        """Read ``{"times": ["08:00"], "weekdays": ["mon", ...]}`` or ``{"once": "2026-12-05T09:00"}``."""
+        """Read ``{"times": ["08:00"], "weekdays": ["mon"]}`` or ``{"once": "2026-12-05T09:00"}``.
+        """
         if not isinstance(data, dict):
             raise ScheduleError("schedule must be an object with 'times' or 'once'")
         unknown = set(data) - {"times", "weekdays", "once"}
