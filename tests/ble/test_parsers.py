@@ -642,3 +642,20 @@ def test_service_measurements_cover_every_parser():
     characteristics = {c for chars in uuids.SERVICE_MEASUREMENTS.values() for c in chars}
     assert characteristics == {0x2A35, 0x2A1C, 0x2A18, 0x2A9D, 0x2A5E, 0x2A5F, 0x2A37}
     assert set(uuids.SERVICE_MEASUREMENTS) == set(uuids.SERVICE_NAMES)
+
+
+# ============================================================ Current Time (0x2A2B)
+# GSS "Current Time": Date Time (7) + Day of Week + Fractions256 + Adjust Reason = 10 bytes.
+
+
+def test_current_time_is_the_devices_date_time():
+    stamp = p.parse_current_time(H("EA07 0B 19 0E 1E 2D 03 00 00"))  # 2026-11-25 14:30:45, Wed
+    assert stamp == DeviceTime(2026, 11, 25, 14, 30, 45)
+    assert p.encode_current_time(stamp) == H("EA07 0B 19 0E 1E 2D 03 00 00")
+
+
+@pytest.mark.parametrize("payload, words", [("EA07 0B 19", "ends at byte 4"),
+                                            ("0000 00 00 0E 1E 2D 00 00 00", "not set")])
+def test_current_time_that_is_short_or_unset_is_malformed(payload, words):
+    with pytest.raises(MalformedPayload, match=words):
+        p.parse_current_time(H(payload))

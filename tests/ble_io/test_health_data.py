@@ -128,3 +128,66 @@ def test_a_meter_that_never_answers_its_racp_request_is_reported_as_a_timeout(ca
     assert result.complete is False and result.racp == "timeout"
     assert any("no answer to report stored records within 0.5 s" in n for n in result.notes)
     assert any("timeout" in r.getMessage() for r in caplog.records)
+
+
+# -- device time and sample type, from the meter's bytes to FHIR -------------------------
+
+
+def test_a_record_from_memory_is_exported_at_the_time_it_was_measured(fake_core):
+    """The meter's clock is set to local time (UTC+9) and runs 7 minutes slow. Records
+    measured hours ago are downloaded now; FHIR must say when the person was measured."""
+    from fhir.resources.R4B.observation import Observation
+
+    from hub.sync.fhir import reading_to_observations
+
+    meter = SimulatedDevice(METER, "SIM-GL1", 0x1808,
+                            clock=dt.timedelta(hours=9, minutes=-7))
+    backend = SimulatedBackend([meter], advertise_every=0.05, latency=0.001)
+    device_now = meter.now()
+    # 1: capillary blood from a finger, base time 3 h ago by the meter's clock.
+    backend.measure(METER, raw=glucose(1, "6.2", when=device_now - dt.timedelta(hours=3)))
+    # 2: interstitial fluid (a CGM-style record), base time 5 h ago + time offset 120 min.
+    backend.measure(METER, raw=glucose(2, "7.4", when=device_now - dt.timedelta(hours=5),
+                                       time_offset=120, sample_type=9, sample_location=15))
+
+    async def go():
+        async with Running(fake_core, backend) as service:
+            await pair(service, METER)
+            await until(lambda: len(fake_core.readings) == 2, timeout=20, what="two records")
+            return service
+
+    service = run(go())
+    assert service.clock_offsets[METER][0] == -(9 * 3600 - 7 * 60)
+    utc_now = dt.datetime.now(dt.timezone.utc)
+    by_seq = {r["extra"]["sequence_number"]: r for r in fake_core.readings}
+    for seq, reading in by_seq.items():
+        measured = dt.datetime.fromisoformat(reading["extra"]["device_time_utc"])
+        assert abs((utc_now - dt.timedelta(hours=3)) - measured) < dt.timedelta(seconds=30)
+        received = dt.datetime.fromisoformat(reading["measured_at"])
+        assert abs(utc_now - received) < dt.timedelta(seconds=30)
+    assert by_seq[2]["extra"]["sample_type"] == "interstitial_fluid"
+    assert by_seq[1]["extra"]["sample_type"] == "capillary_whole_blood"
+
+    for seq, codes in ((1, ["14743-9", "41653-7"]), (2, ["105272-9", "99504-3"])):
+        reading = by_seq[seq]
+        result = reading_to_observations(reading, patient_ref="Patient/elder-17",
+                                         hub_id="hub-0042")
+        assert [o["code"]["coding"][0]["code"] for o in result] == codes
+        for obs in result:
+            Observation.model_validate(obs)
+            assert obs["effectiveDateTime"] == reading["extra"]["device_time_utc"]
+            assert obs["issued"] == reading["measured_at"]
+    assert reading_to_observations(by_seq[1], patient_ref="Patient/elder-17",
+                                   hub_id="hub-0042")[0]["bodySite"] == {"text": "Finger"}
+
+
+def test_a_device_without_a_clock_keeps_the_receive_time(fake_core):
+    backend = meter_with(glucose(1, "6.2"))
+
+    async def go():
+        async with Running(fake_core, backend) as service:
+            await pair(service, METER)
+            await until(lambda: fake_core.readings, timeout=20, what="a record")
+
+    run(go())
+    assert "device_time_utc" not in fake_core.readings[0]["extra"]

@@ -30,7 +30,13 @@ from .backend import (
     TransientError,
 )
 from .parsers import MalformedPayload
-from .uuids import RECORD_ACCESS_CONTROL_POINT, SERVICE_MEASUREMENTS, full_uuid, uuid16
+from .uuids import (
+    CURRENT_TIME,
+    RECORD_ACCESS_CONTROL_POINT,
+    SERVICE_MEASUREMENTS,
+    full_uuid,
+    uuid16,
+)
 
 __all__ = ["backoff_for", "connect_with_retries", "visit", "safe_disconnect", "VisitResult",
            "MEASUREMENT_CHARACTERISTICS", "MAX_ATTEMPTS"]
@@ -120,6 +126,9 @@ async def visit(conn: Connection, on_payload: Callable[[int, bytes], Awaitable[N
 
     Payloads are processed in arrival order, one at a time, by ``on_payload(char, data)``
     (``char`` is the 16-bit UUID); the notification callback itself only queues bytes.
+    When the device has a Current Time characteristic (0x2A2B) it is read first and
+    handed over the same way (``char`` = 0x2A2B), so the caller can learn the device's
+    clock offset before the records with the device's time stamps arrive.
 
     :param last_sequence: newest glucose record already stored; the meter is asked for
         records with sequence ≥ last+1 (GLS "Report stored records", operator ≥,
@@ -181,6 +190,18 @@ async def visit(conn: Connection, on_payload: Callable[[int, bytes], Awaitable[N
             result.notes.append("no health measurement characteristic on this device")
             result.complete = True
             return result
+        if CURRENT_TIME in present:
+            try:
+                clock = await conn.read(full_uuid(CURRENT_TIME))
+            except BleError as exc:
+                result.notes.append(f"could not read the device's clock: {exc}")
+            else:
+                # Handled now, not queued: it is not a measurement, and must not count
+                # as one when deciding that the device has gone quiet.
+                try:
+                    await on_payload(CURRENT_TIME, bytes(clock))
+                except Exception:
+                    log.exception("%s: handling the device's clock failed", conn.address)
         for char in wanted:
             await conn.start_notify(full_uuid(char), on_measurement(char))
         if has_racp:

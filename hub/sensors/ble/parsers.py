@@ -80,6 +80,7 @@ __all__ = [
     "parse_plx_spot_check",
     "parse_plx_continuous",
     "parse_heart_rate",
+    "parse_current_time",
     # encoders
     "encode_blood_pressure",
     "encode_temperature",
@@ -88,6 +89,7 @@ __all__ = [
     "encode_plx_spot_check",
     "encode_plx_continuous",
     "encode_heart_rate",
+    "encode_current_time",
     # conversion factors
     "KPA_TO_MMHG",
     "LB_TO_KG",
@@ -151,6 +153,7 @@ WEIGHT_ADVERTISEMENT = "weight scale advertisement"
 PLX_SPOT_CHECK = "pulse oximeter spot-check"
 PLX_CONTINUOUS = "pulse oximeter continuous"
 HEART_RATE = "heart rate"
+CURRENT_TIME = "current time"
 
 # --------------------------------------------------------------------------- units
 
@@ -1368,6 +1371,38 @@ def encode_heart_rate(m: HeartRateMeasurement) -> bytes:
     for interval in m.rr_intervals:
         out += _u16(_scaled(interval, 1 / _RR_RESOLUTION, "RR interval"), "RR interval")
     return bytes(out)
+
+
+# =========================================================================== Current Time
+
+
+def parse_current_time(data: bytes) -> DeviceTime:
+    """Parse a Current Time value (0x2A2B): the device's own clock, device-local.
+
+    GSS "Current Time" (org.bluetooth.characteristic.current_time); Current Time Service
+    (CTS). Exact Time 256 = Day Date Time (Date Time, 7 bytes, + Day of Week) +
+    Fractions256, then Adjust Reason: 10 bytes. Only the Date Time is used: the hub
+    compares it with its own UTC clock to learn the device's clock offset.
+
+    :param data: the characteristic value.
+    :raises MalformedPayload: shorter than the Date Time, or a time that is not a date
+        (a clock that was never set: year/month/day unknown).
+    """
+    r = _Reader(data, CURRENT_TIME)
+    stamp = r.date_time("date time")
+    if stamp.to_datetime() is None:
+        raise MalformedPayload(CURRENT_TIME, "the device's clock is not set (no valid date)")
+    return stamp
+
+
+def encode_current_time(stamp: DeviceTime, adjust_reason: int = 0) -> bytes:
+    """Encode a Current Time value (the inverse of :func:`parse_current_time`).
+
+    :raises ValueError: a part of the time is out of range.
+    """
+    when = stamp.to_datetime()
+    day_of_week = 0 if when is None else when.isoweekday()  # 1 = Monday … 7 = Sunday
+    return stamp.to_bytes() + bytes((day_of_week, 0, _u8(adjust_reason, "adjust reason")[0]))
 
 
 # =========================================================================== shared

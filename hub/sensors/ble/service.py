@@ -12,6 +12,11 @@ module owns the flow that ties the BLE parts together:
   adapter, with bounded retries and per-error backoff;
 * Weight Scale service data read straight from advertisements, for scales that only
   broadcast;
+* the device's clock read at the start of a visit when it has one (Current Time,
+  0x2A2B): ``offset = hub UTC − device clock`` (its time zone and its drift), kept per
+  device, so each reading's device time stamp becomes a UTC time,
+  ``extra["device_time_utc"]`` (with ``extra["device_clock_offset_s"]``) — the time the
+  person was measured, even for records downloaded hours later from memory;
 * every payload parsed by the exact SIG parsers (malformed ones logged and counted),
   stored through ``core.add_reading`` (durable before anything else uses it) with a
   deterministic id so a resent memory is stored once, then checked against the
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as _dt
 import logging
 import time
 import uuid
@@ -51,7 +57,7 @@ from .backend import (
     PairingError,
 )
 from .connector import connect_with_retries, safe_disconnect, visit
-from .parsers import MalformedPayload, NoReading
+from .parsers import MalformedPayload, NoReading, parse_current_time
 from .phrases import phrase
 from .scanner import Scanner
 from .sfloat import Special
@@ -65,6 +71,7 @@ NEARBY_FOR_S = 180.0  # BlueZ forgets an unpaired device it has not seen for ~3 
 BROADCAST_REPEAT_S = 600.0  # a scale repeats the same broadcast; store it once
 TOUCH_EVERY_S = 60.0  # write last_seen at most this often per device
 CONTINUOUS_EVERY_S = 60.0  # keep one continuous reading (heart rate, PLX) a minute per device
+CLOCK_OFFSET_VALID_S = 12 * 3600.0  # a device clock read this long ago is read again first
 
 
 def make_backend(config, settings: BleSection) -> Backend:
@@ -116,6 +123,8 @@ class BleService:
         self._spoken: dict[str, float] = {}
         self._woken: set[str] = set()
         self._continuous: dict[str, float] = {}
+        # address → (device clock offset in s, monotonic time it was measured)
+        self.clock_offsets: dict[str, tuple[int, float]] = {}
         self._tasks: set[asyncio.Task] = set()
 
     # -- life -------------------------------------------------------------------------
@@ -273,6 +282,9 @@ class BleService:
         adapter = dev.adapter_for(record.get("name"))
         if adapter is not None and char is not None:
             data = adapter.fix(char, data)
+        if char == uuids.CURRENT_TIME:
+            self._learn_clock(address, data)
+            return None
         try:
             if char is None:
                 measurement = uuids.parse_service_data(uuids.WEIGHT_SCALE_SERVICE, data,
@@ -293,6 +305,34 @@ class BleService:
         except uuids.UnknownUUID:
             return None
         return await self.store_measurement(record, measurement, raw=data)
+
+    def _learn_clock(self, address: str, data: bytes) -> None:
+        """Remember how far the device's clock is from the hub's UTC clock."""
+        try:
+            device_now = parse_current_time(data).to_datetime()
+        except MalformedPayload as exc:
+            log.info("%s: cannot use the device's clock: %s", address, exc.reason)
+            self.clock_offsets.pop(address, None)
+            return
+        hub_now = utc_now().replace(tzinfo=None)
+        offset = round((hub_now - device_now).total_seconds())
+        self.clock_offsets[address] = (offset, time.monotonic())
+        log.info("%s: the device's clock is %+d s from UTC", address, -offset)
+
+    def _device_time_utc(self, address: str, reading: dict) -> None:
+        """Add ``device_time_utc`` to a reading whose device's clock offset is known."""
+        known = self.clock_offsets.get(address)
+        stamp = reading.get("device_time")
+        if known is None or not stamp or time.monotonic() - known[1] > CLOCK_OFFSET_VALID_S:
+            return
+        try:
+            local = _dt.datetime.fromisoformat(stamp)
+        except ValueError:
+            return
+        moment = (local + _dt.timedelta(seconds=known[0])).replace(tzinfo=_dt.timezone.utc)
+        reading["extra"] = {**(reading.get("extra") or {}),
+                            "device_time_utc": to_rfc3339(moment),
+                            "device_clock_offset_s": known[0]}
 
     async def _measurement_failed(self, record: dict, exc: NoReading, data: bytes) -> None:
         """The device measured but has no value (NaN/NRes): record it, never silently."""
@@ -316,6 +356,7 @@ class BleService:
         """
         address = record["address"]
         reading = measurement.to_reading()
+        self._device_time_utc(address, reading)
         try:
             reading = screen(reading)
         except ImpossibleReading as exc:

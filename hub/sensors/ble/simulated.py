@@ -33,6 +33,7 @@ from .backend import (
     TransientError,
 )
 from .uuids import (
+    CURRENT_TIME,
     GLUCOSE_MEASUREMENT,
     RECORD_ACCESS_CONTROL_POINT,
     SERVICE_MEASUREMENTS,
@@ -86,6 +87,13 @@ class SimulatedDevice:
     racp_stray: list[bytes] = field(default_factory=list)
     #: send the records but never the RACP response code (a meter that hangs)
     racp_silent: bool = False
+    #: the device's clock minus UTC (its time zone and drift); None: no Current Time
+    clock: dt.timedelta | None = None
+
+    def now(self) -> dt.datetime:
+        """The device's own clock (naive, device-local)."""
+        utc = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+        return utc + (self.clock or dt.timedelta(0))
 
     def advertising(self, now: float) -> bool:
         """Advertising now: in pairing mode (not bonded), broadcasting, or just woke up."""
@@ -185,6 +193,8 @@ class _SimConnection(Connection):
         chars = set(SERVICE_MEASUREMENTS.get(self.device.service, ()))
         if self.device.service == 0x1808:
             chars.add(RECORD_ACCESS_CONTROL_POINT)
+        if self.device.clock is not None:
+            chars.add(CURRENT_TIME)
         return {full_uuid(c) for c in chars}
 
     def _check(self):
@@ -273,6 +283,8 @@ class _SimConnection(Connection):
 
     async def read(self, char_uuid: str) -> bytes:
         self._check()
+        if uuid16(char_uuid) == CURRENT_TIME and self.device.clock is not None:
+            return p.encode_current_time(p.DeviceTime.from_datetime(self.device.now()))
         return b""
 
     async def disconnect(self) -> None:

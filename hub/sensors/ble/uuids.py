@@ -33,6 +33,7 @@ __all__ = [
     "SERVICE_MEASUREMENTS",
     # characteristics
     "DATE_TIME",
+    "CURRENT_TIME",
     "GLUCOSE_MEASUREMENT",
     "TEMPERATURE_MEASUREMENT",
     "TEMPERATURE_TYPE",
@@ -89,6 +90,7 @@ SERVICE_NAMES = {
 # --------------------------------------------------------------------------- characteristics
 
 DATE_TIME = 0x2A08
+CURRENT_TIME = 0x2A2B  # Current Time Service (0x1805): the device's clock, read to correct it
 GLUCOSE_MEASUREMENT = 0x2A18
 TEMPERATURE_MEASUREMENT = 0x2A1C
 TEMPERATURE_TYPE = 0x2A1D
@@ -110,6 +112,7 @@ WEIGHT_SCALE_FEATURE = 0x2A9E
 
 CHARACTERISTIC_NAMES = {
     DATE_TIME: "Date Time",
+    CURRENT_TIME: "Current Time",
     GLUCOSE_MEASUREMENT: "Glucose Measurement",
     TEMPERATURE_MEASUREMENT: "Temperature Measurement",
     TEMPERATURE_TYPE: "Temperature Type",
