@@ -192,9 +192,9 @@ async def visit(conn: Connection, on_payload: Callable[[int, bytes], Awaitable[N
             return result
         if CURRENT_TIME in present:
             try:
-                clock = await conn.read(full_uuid(CURRENT_TIME))
-            except BleError as exc:
-                result.notes.append(f"could not read the device's clock: {exc}")
+                clock = await asyncio.wait_for(conn.read(full_uuid(CURRENT_TIME)), 10)
+            except (BleError, asyncio.TimeoutError) as exc:
+                result.notes.append(f"could not read the device's clock: {exc or 'timeout'}")
             else:
                 # Handled now, not queued: it is not a measurement, and must not count
                 # as one when deciding that the device has gone quiet.
