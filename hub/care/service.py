@@ -2,7 +2,9 @@
 
 Owns: wiring :mod:`hub.care.routines` to the running core — its questions, events,
 speech and settings table — plus the reminder commands of the local API and
-reminders arriving in the platform's inbox. Does not own the decisions (see
+reminders arriving in the platform's inbox, and the ``consent.*`` commands (the
+store enforces the choice in the outbox: :mod:`hub.care.consent`). Does not own the
+decisions (see
 :mod:`hub.care.checkin` and :mod:`hub.care.schedule`).
 
 Reminders from the platform's inbox (kind ``reminder``), ``data``:
@@ -30,6 +32,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.care.checkin import CheckinWindow
+from hub.care.consent import CATEGORIES, SETTING_KEY, normalise, stamped
 from hub.care.routines import DailyCheckin, Reminder, Reminders
 from hub.phrases import phrase
 from hub.store import PRIORITY_ALERT, PRIORITY_NORMAL
@@ -201,6 +204,27 @@ async def run_care(core, *, tz: ZoneInfo | None = None) -> None:
             raise ValueError(f"no reminder {id!r}")
         return {"id": id}
 
+    async def cmd_consent_get():
+        return normalise(await core.db(core.store.get_setting, SETTING_KEY, None))
+
+    async def cmd_consent_set(consent):
+        record = stamped(consent, "local", dt.datetime.now(dt.timezone.utc))
+
+        def save_and_withhold():
+            core.store.set_setting(SETTING_KEY, record)
+            return core.store.withhold_pending()
+
+        dropped = await core.db(save_and_withhold)
+        await core.record_event("consent", record, source="hub", priority=PRIORITY_ALERT)
+        log.info("consent changed: %s; %d queued item(s) kept on the hub",
+                 ", ".join(f"{c} {'on' if record[c] else 'off'}" for c in CATEGORIES), dropped)
+        return {**record, "withheld": dropped}
+
+    core.register_command("consent.get", cmd_consent_get,
+                          "what the elder shares with the platform (alarms always)")
+    core.register_command("consent.set", cmd_consent_set,
+                          "choose what is shared (args: consent {health, checkins, activity, "
+                          "services: true|false})")
     core.register_command("reminder.list", cmd_list, "the reminders set on this hub")
     core.register_command("reminder.set", cmd_set,
                           "add or replace a reminder (args: reminder {id, label, schedule, dose})")

@@ -108,3 +108,19 @@ def test_an_ok_press_counts_as_the_days_check_in(core):
         time.sleep(0.1)
     assert saved is not None, "the check-in routine did not see the press"
     client.close()
+
+
+def test_consent_through_the_api_is_recorded_for_the_platform(core):
+    client = core.client()
+    assert client.request("consent.get")["chosen"] is False
+    with pytest.raises(ApiError, match="unknown consent categories"):
+        client.request("consent.set", consent={"alarms": False})
+    client.request("reading.add", reading={
+        "kind": "blood_pressure", "values": {"systolic": 120, "diastolic": 80},
+        "units": {"systolic": "mm[Hg]", "diastolic": "mm[Hg]"}})
+    chosen = client.request("consent.set", consent={"health": False})
+    assert chosen["health"] is False and chosen["chosen"] is True
+    assert chosen["withheld"] == 1          # the queued reading stays on the hub
+    assert client.request("consent.get")["health"] is False
+    assert len(events(core.state_dir, "consent")) == 1
+    client.close()
