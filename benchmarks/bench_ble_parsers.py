@@ -1,8 +1,11 @@
 """Throughput of the BLE health characteristic parsers (payloads per second).
 
-Prints, per characteristic, the median over several runs of: parse only, and parse +
-``to_reading()`` (what the hub does per notification). Payloads are built with the
-module's own encoders, with every optional field present (the slowest case).
+Prints, per characteristic, the median over several runs of: parse only, parse +
+``to_reading()``, and parse + ``to_reading()`` + the plausibility screen
+(:func:`hub.plausibility.screen`, what the hub does per notification before storing);
+then the per-payload latency (median and p99) of that whole step. Payloads are built with
+the module's own encoders, with every optional field present (the slowest case), plus a
+glucose meter's HI (+INF) record.
 
 Run from the repository root::
 
@@ -23,8 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hub.plausibility import screen  # noqa: E402
 from hub.sensors.ble import parsers as p  # noqa: E402
 from hub.sensors.ble import racp  # noqa: E402
+from hub.sensors.ble.sfloat import Special  # noqa: E402
 
 WHEN = p.DeviceTime(2024, 3, 15, 14, 30, 5)
 
@@ -36,6 +41,8 @@ CASES = [
         p.TemperatureMeasurement(D("98.6"), "[degF]", WHEN, 6))),
     ("Glucose 0x2A18 (kg/L)", p.parse_glucose, p.encode_glucose(
         p.GlucoseMeasurement(1, WHEN, D("0.00095"), "kg/L", 1, 1, 5, 0x0001, True))),
+    ("Glucose 0x2A18 HI (+INF)", p.parse_glucose, p.encode_glucose(
+        p.GlucoseMeasurement(2, WHEN, Special.PLUS_INFINITY, "kg/L", 1, 1, 5, 0x0020))),
     ("Weight 0x2A9D (lb)", p.parse_weight, p.encode_weight(
         p.WeightMeasurement(D("155.40"), "[lb_av]", WHEN, 3, D("22.9"), D("69.0")))),
     ("Weight service data 0x181D", p.parse_weight_scale_service_data, p.encode_weight(
@@ -76,6 +83,18 @@ def rate(func, number: int, runs: int) -> float:
     return statistics.median(results)
 
 
+def latency(func, number: int) -> tuple[float, float]:
+    """Median and p99 of one call of ``func()``, in µs, over ``number`` timed calls."""
+    clock = time.perf_counter_ns
+    samples = []
+    for _ in range(number):
+        start = clock()
+        func()
+        samples.append(clock() - start)
+    samples.sort()
+    return samples[len(samples) // 2] / 1000, samples[int(len(samples) * 0.99)] / 1000
+
+
 def main() -> None:
     """Print the machine and a table of payloads per second."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -88,11 +107,16 @@ def main() -> None:
           f"{cpu_model()}")
     print(f"python: {platform.python_implementation()} {platform.python_version()}")
     print(f"median of {args.runs} runs x {args.number} payloads, single thread\n")
-    print(f"{'characteristic':<30} {'bytes':>5} {'parse/s':>12} {'parse+reading/s':>16}")
+    print(f"{'characteristic':<30} {'bytes':>5} {'parse/s':>12} {'parse+reading/s':>16} "
+          f"{'+screen/s':>12} {'median µs':>10} {'p99 µs':>8}")
     for name, parse, payload in CASES:
         parse_only = rate(lambda: parse(payload), args.number, args.runs)
         with_reading = rate(lambda: parse(payload).to_reading(), args.number, args.runs)
-        print(f"{name:<30} {len(payload):>5} {parse_only:>12,.0f} {with_reading:>16,.0f}")
+        screened = rate(lambda: screen(parse(payload).to_reading()), args.number, args.runs)
+        median, p99 = latency(lambda: screen(parse(payload).to_reading()),
+                              args.number * args.runs)
+        print(f"{name:<30} {len(payload):>5} {parse_only:>12,.0f} {with_reading:>16,.0f} "
+              f"{screened:>12,.0f} {median:>10.1f} {p99:>8.1f}")
     response = bytes.fromhex("06 00 01 01")
     print(f"{'RACP response 0x2A52':<30} {len(response):>5} "
           f"{rate(lambda: racp.parse_racp_response(response), args.number, args.runs):>12,.0f}")
