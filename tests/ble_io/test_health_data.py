@@ -191,3 +191,17 @@ def test_a_device_without_a_clock_keeps_the_receive_time(fake_core):
 
     run(go())
     assert "device_time_utc" not in fake_core.readings[0]["extra"]
+
+
+def test_the_simulated_meter_can_show_lo_for_the_demo(fake_core):
+    backend = meter_with()
+    backend.measure(METER, {"glucose": "LO"})
+
+    async def go():
+        async with Running(fake_core, backend) as service:
+            await pair(service, METER)
+            await until(lambda: fake_core.readings, timeout=20, what="a record")
+
+    run(go())
+    assert fake_core.readings[0]["extra"]["out_of_range"]["glucose"] == "below_device_range"
+    assert any(e["payload"].get("severity") == "urgent" for e in fake_core.events)

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from . import parsers as p
 from . import racp
+from .sfloat import Special
 from .backend import (
     Advertisement,
     Backend,
@@ -134,10 +135,15 @@ def default_devices() -> list[SimulatedDevice]:
     ]
 
 
-def _glucose_bytes(seq: int, when: dt.datetime, mmol: Decimal) -> bytes:
+_BEYOND_RANGE = {"HI": Special.PLUS_INFINITY, "LO": Special.MINUS_INFINITY}
+
+
+def _glucose_bytes(seq: int, when: dt.datetime, mmol: Decimal | Special) -> bytes:
+    if isinstance(mmol, Decimal) and mmol:
+        mmol = (mmol / 1000).normalize()
     return p.encode_glucose(p.GlucoseMeasurement(
         sequence_number=seq, base_time=p.DeviceTime.from_datetime(when),
-        concentration=(mmol / 1000).normalize() if mmol else mmol, unit="mol/L"))
+        concentration=mmol, unit="mol/L"))
 
 
 def build_measurement(service: int, values: dict, *, when: dt.datetime | None = None,
@@ -146,14 +152,18 @@ def build_measurement(service: int, values: dict, *, when: dt.datetime | None = 
 
     :param values: e.g. ``{"systolic": 128, "diastolic": 82, "pulse": 70}``,
         ``{"temperature": 36.8}``, ``{"glucose": 5.6}`` (mmol/L), ``{"weight": 70.5}``,
-        ``{"spo2": 97, "pulse": 64}``, ``{"heart_rate": 72}``.
+        ``{"spo2": 97, "pulse": 64}``, ``{"heart_rate": 72}``. ``"HI"`` or ``"LO"`` for
+        systolic, diastolic, temperature, glucose or spo2 sends +INF / −INF: the device
+        says the value is beyond its range (a glucose meter's HI/LO).
     :returns: ``(characteristic, bytes)``.
     :raises ValueError: a value the encoders cannot represent, or an unknown service.
     """
     stamp = p.DeviceTime.from_datetime(when or dt.datetime.now())
 
-    def dec(key, default) -> Decimal:
+    def dec(key, default) -> Decimal | Special:
         value = values.get(key, default)
+        if isinstance(value, str) and value.strip().upper() in _BEYOND_RANGE:
+            return _BEYOND_RANGE[value.strip().upper()]
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ValueError(f"{key} must be a number, not {value!r}")
         return Decimal(str(value))
