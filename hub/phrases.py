@@ -81,6 +81,76 @@ PHRASES: dict[str, dict[str, str]] = {
         "zh_CN": "设备关闭期间，错过了{count}个提醒。请检查您的药。",
         "ko": "기기가 꺼져 있는 동안 알림 {count}개를 놓쳤습니다. 약을 확인해 주세요.",
     },
+    "service_requested": {
+        "en": "Your request has been sent. You will hear when it is accepted.",
+        "zh_CN": "您的请求已发送。受理后会告诉您。",
+        "ko": "요청을 보냈습니다. 접수되면 알려 드리겠습니다.",
+    },
+    "service_accepted": {
+        "en": "Your request has been accepted.",
+        "zh_CN": "您的请求已受理。",
+        "ko": "요청이 접수되었습니다.",
+    },
+    "service_scheduled": {
+        "en": "Your request has been scheduled.",
+        "zh_CN": "您的请求已安排。",
+        "ko": "요청이 예약되었습니다.",
+    },
+    "service_scheduled_today": {
+        "en": "Someone will come today at {time}.",
+        "zh_CN": "今天{time}会有人来。",
+        "ko": "오늘 {time}에 방문합니다.",
+    },
+    "service_scheduled_tomorrow": {
+        "en": "Someone will come tomorrow at {time}.",
+        "zh_CN": "明天{time}会有人来。",
+        "ko": "내일 {time}에 방문합니다.",
+    },
+    "service_scheduled_on": {
+        "en": "Someone will come on {day}/{month} at {time}.",
+        "zh_CN": "{month}月{day}日{time}会有人来。",
+        "ko": "{month}월 {day}일 {time}에 방문합니다.",
+    },
+    "service_on_the_way": {
+        "en": "Someone is on the way to you now.",
+        "zh_CN": "工作人员正在路上。",
+        "ko": "지금 찾아가는 중입니다.",
+    },
+    "service_done": {
+        "en": "Your service is done.",
+        "zh_CN": "服务已完成。",
+        "ko": "서비스가 끝났습니다.",
+    },
+    "service_cancelled": {
+        "en": "Your request was cancelled. You can ask again at any time.",
+        "zh_CN": "您的请求已取消。您可以随时再次请求。",
+        "ko": "요청이 취소되었습니다. 언제든지 다시 요청하실 수 있습니다.",
+    },
+    "service_rate_question": {
+        "en": "How was it? Press a face.",
+        "zh_CN": "服务怎么样？请按一个表情。",
+        "ko": "어떠셨어요? 얼굴을 하나 눌러 주세요.",
+    },
+    "service_thanks_rating": {
+        "en": "Thank you for telling us.",
+        "zh_CN": "谢谢您的评价。",
+        "ko": "알려 주셔서 감사합니다.",
+    },
+    "callback_requested": {
+        "en": "{contact} will be asked to call you.",
+        "zh_CN": "会请{contact}给您回电话。",
+        "ko": "{contact} 님께 전화해 달라고 전하겠습니다.",
+    },
+    "callback_accepted": {
+        "en": "{contact} has been asked to call you.",
+        "zh_CN": "已经请{contact}给您回电话。",
+        "ko": "{contact} 님께 전화해 달라고 전했습니다.",
+    },
+    "callback_done": {
+        "en": "{contact} has called you back.",
+        "zh_CN": "{contact}已给您回电话。",
+        "ko": "{contact} 님이 전화하셨습니다.",
+    },
     "inactivity_question": {
         "en": "Are you all right?",
         "zh_CN": "您还好吗？",

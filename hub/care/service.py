@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hub.care.checkin import CheckinWindow
 from hub.care.consent import CATEGORIES, SETTING_KEY, normalise, stamped
 from hub.care.routines import DailyCheckin, Reminder, Reminders
+from hub.care.services import SERVICES, ServiceBook
 from hub.phrases import phrase
 from hub.store import PRIORITY_ALERT, PRIORITY_NORMAL
 
@@ -173,6 +174,17 @@ async def run_care(core, *, tz: ZoneInfo | None = None) -> None:
         if checkin and (event.get("kind") == "checkin" or answered_yes):
             later(checkin.checked_in())
 
+    book = ServiceBook(actions, SERVICES, rating_timeout=cfg.reminder_answer_min * 60)
+    core.services = book
+
+    async def record(kind, data):
+        return await core.record_event(kind, data, source="hub", priority=PRIORITY_NORMAL)
+
+    async def service_update(message: dict):
+        entry = await book.update(message.get("data") or {})
+        if entry and entry["kind"] == "service" and entry["status"] == "done":
+            await book.ask_rating(entry["request_id"], record=record)
+
     async def apply(message: dict):
         try:
             found = reminder_from_inbox(message, tz)
@@ -188,6 +200,8 @@ async def run_care(core, *, tz: ZoneInfo | None = None) -> None:
     def on_inbox(message: dict):
         if message.get("kind") == "reminder":
             later(apply(message))
+        elif message.get("kind") == "service_update":
+            later(service_update(message))
 
     async def cmd_list():
         await reminders.load()
@@ -220,6 +234,27 @@ async def run_care(core, *, tz: ZoneInfo | None = None) -> None:
                  ", ".join(f"{c} {'on' if record[c] else 'off'}" for c in CATEGORIES), dropped)
         return {**record, "withheld": dropped}
 
+    async def cmd_service_request(service, detail=""):
+        return await book.request(service, detail, record=record)
+
+    async def cmd_service_feedback(request_id, rating, comment=""):
+        return await book.feedback(request_id, rating, comment, record=record)
+
+    async def cmd_family_call(contact):
+        return await book.call_family(contact, record=record)
+
+    async def cmd_service_types():
+        return list(book.services)
+
+    core.register_command("service.types", cmd_service_types, "the services one can ask for")
+    core.register_command("service.request", cmd_service_request,
+                          "ask for a service (args: service, detail optional)")
+    core.register_command("service.list", book.list,
+                          "service and call-back requests with their state, newest first")
+    core.register_command("service.feedback", cmd_service_feedback,
+                          "rate a finished service (args: request_id, rating 1-5, comment)")
+    core.register_command("family.call", cmd_family_call,
+                          "ask the platform to have a family member call (args: contact)")
     core.register_command("consent.get", cmd_consent_get,
                           "what the elder shares with the platform (alarms always)")
     core.register_command("consent.set", cmd_consent_set,

@@ -124,3 +124,57 @@ def test_consent_through_the_api_is_recorded_for_the_platform(core):
     assert client.request("consent.get")["health"] is False
     assert len(events(core.state_dir, "consent")) == 1
     client.close()
+
+
+@pytest.mark.slow
+def test_a_service_request_lives_through_platform_updates_to_a_rating(tmp_path):
+    from hub.config import load_config
+    from hub.sync.enroll import enroll
+    from hub.sync.receiver import Receiver
+
+    rx = Receiver(tmp_path / "platform.db", seed=3).start()
+    try:
+        cfg_path = write_config(tmp_path, sync={"url": rx.url, "timeout": 2.0,
+                                                "inbox_interval": 1.0, "backoff_cap": 1.0})
+        hub_id = enroll(load_config(cfg_path), rx.url, rx.create_code(), serial="CARE-1")
+        core = CoreProcess(cfg_path, tmp_path / "state").start()
+        try:
+            client = core.client(subscribe=True)
+            assert "meal" in client.request("service.types")
+            with pytest.raises(ApiError, match="is not one of"):
+                client.request("service.request", service="taxi")
+            request = client.request("service.request", service="meal", detail="no salt")
+            rid = request["request_id"]
+            # the platform sees the request...
+            end = time.monotonic() + 20
+            while time.monotonic() < end and not rx.events(type="service_request"):
+                time.sleep(0.1)
+            (seen,) = rx.events(type="service_request")
+            assert seen["id"] == rid and seen["body"]["data"]["service"] == "meal"
+            # ...and moves it on; a late "accepted" after "scheduled" changes nothing
+            for status in ("accepted", "scheduled", "accepted", "on_the_way", "done"):
+                rx.send_message("service_update", {"request_id": rid, "status": status,
+                                                   "text": status}, hub_id=hub_id)
+            prompt = wait_prompt(client, "service_rating", timeout=30)
+            assert prompt["answers"] == ["1", "2", "3", "4", "5"]
+            (entry,) = client.request("service.list")
+            assert entry["status"] == "done"
+            assert [h["status"] for h in entry["history"]] == [
+                "accepted", "scheduled", "on_the_way", "done"]
+            client.request("prompt.answer", id=prompt["id"], answer="4")
+            end = time.monotonic() + 20
+            while time.monotonic() < end and not rx.events(type="service_feedback"):
+                time.sleep(0.1)
+            (feedback,) = rx.events(type="service_feedback")
+            assert feedback["body"]["data"] == {"request_id": rid, "rating": 4, "comment": ""}
+            # call my family
+            call = client.request("family.call", contact="Anna")
+            rx.send_message("service_update", {"request_id": call["request_id"],
+                                               "status": "accepted"}, hub_id=hub_id)
+            client.wait_push("say", lambda d: "Anna has been asked to call you" in d["text"],
+                             timeout=20)
+            client.close()
+        finally:
+            core.kill()
+    finally:
+        rx.close()
