@@ -15,10 +15,12 @@ from decimal import Decimal
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from hub.plausibility import ImpossibleReading, screen
 from hub.sensors.ble import parsers as p
 from hub.sensors.ble import racp, uuids
 from hub.sensors.ble.parsers import DeviceTime, MalformedPayload
 from hub.sensors.ble.sfloat import FLOAT_MANTISSA_MAX, SFLOAT_MANTISSA_MAX
+from hub.sensors.ble.thresholds import Thresholds, check
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -191,8 +193,17 @@ PARSERS = [
 def check_reading(reading):
     assert set(reading) == {"kind", "values", "units", "device_time", "extra"}
     assert reading["values"] and set(reading["values"]) == set(reading["units"])
-    assert all(type(v) is float and math.isfinite(v) for v in reading["values"].values())
+    out_of_range = reading["extra"].get("out_of_range", {})
+    for name, v in reading["values"].items():
+        # None only for a value beyond the device's range (±INF), and then it says so
+        assert (type(v) is float and math.isfinite(v)) or (v is None and name in out_of_range)
     json.dumps(reading, allow_nan=False)
+    # What the BLE service does next never fails but with ImpossibleReading (logged).
+    try:
+        screened = screen(reading)
+    except ImpossibleReading:
+        return
+    check(screened, Thresholds())
 
 
 @SETTINGS
@@ -253,3 +264,29 @@ def test_dispatch_raises_nothing_but_malformed_payload(char, data):
         uuids.parse(uuids.full_uuid(char), data)
     except MalformedPayload:
         pass
+
+
+PRIMARY = [
+    (blood_pressures, "systolic", p.encode_blood_pressure, p.parse_blood_pressure),
+    (blood_pressures, "diastolic", p.encode_blood_pressure, p.parse_blood_pressure),
+    (temperatures, "temperature", p.encode_temperature, p.parse_temperature),
+    (glucoses, "concentration", p.encode_glucose, p.parse_glucose),
+    (plx_spot_checks, "spo2", p.encode_plx_spot_check, p.parse_plx_spot_check),
+    (plx_continuous, "spo2", p.encode_plx_continuous, p.parse_plx_continuous),
+]
+
+
+@SETTINGS
+@given(st.data())
+def test_a_primary_value_beyond_the_device_range_round_trips_and_is_flagged(data):
+    from hub.sensors.ble.sfloat import Special
+
+    strategy, field, encode, parse = data.draw(st.sampled_from(PRIMARY))
+    special = data.draw(st.sampled_from([Special.PLUS_INFINITY, Special.MINUS_INFINITY]))
+    measurement = dataclasses.replace(data.draw(strategy), **{field: special})
+    parsed = parse(encode(measurement))
+    assert_exactly_equal(parsed, measurement)
+    reading = parsed.to_reading()
+    check_reading(reading)
+    assert reading["extra"]["out_of_range"]
+    assert check(reading, Thresholds(enabled=False))  # urgent, even with alerts off
