@@ -39,7 +39,7 @@ _BY_KIND = {
     "motion": "activity",
     "door": "activity",
     "service_request": "services",
-    "service_feedback": "services",
+    "service_rating": "services",
     "feedback": "services",
     "callback_request": "services",
     "message_read": "services",

@@ -234,11 +234,11 @@ async def run_care(core, *, tz: ZoneInfo | None = None) -> None:
                  ", ".join(f"{c} {'on' if record[c] else 'off'}" for c in CATEGORIES), dropped)
         return {**record, "withheld": dropped}
 
-    async def cmd_service_request(service, detail=""):
-        return await book.request(service, detail, record=record)
+    async def cmd_service_request(service, note=""):
+        return await book.request(service, note, record=record)
 
-    async def cmd_service_feedback(request_id, rating, comment=""):
-        return await book.feedback(request_id, rating, comment, record=record)
+    async def cmd_service_rate(request_id, stars, comment=""):
+        return await book.rate(request_id, stars, comment, record=record)
 
     async def cmd_family_call(contact):
         return await book.call_family(contact, record=record)
@@ -248,11 +248,11 @@ async def run_care(core, *, tz: ZoneInfo | None = None) -> None:
 
     core.register_command("service.types", cmd_service_types, "the services one can ask for")
     core.register_command("service.request", cmd_service_request,
-                          "ask for a service (args: service, detail optional)")
+                          "ask for a service (args: service, note optional)")
     core.register_command("service.list", book.list,
                           "service and call-back requests with their state, newest first")
-    core.register_command("service.feedback", cmd_service_feedback,
-                          "rate a finished service (args: request_id, rating 1-5, comment)")
+    core.register_command("service.rate", cmd_service_rate,
+                          "rate a finished service (args: request_id, stars 1-5, comment)")
     core.register_command("family.call", cmd_family_call,
                           "ask the platform to have a family member call (args: contact)")
     core.register_command("consent.get", cmd_consent_get,

@@ -7,9 +7,9 @@ renders ``service.list`` and the prompt) or the wire (events go through the core
 
 Events it records:
 
-* ``service_request`` {"request_id", "service", "detail"} — the event id is the
-  request id, so the platform links updates and feedback to it.
-* ``service_feedback`` {"request_id", "rating": 1..5, "comment"}.
+* ``service_request`` {"service", "note"} — the event id is the request id, so the
+  platform links updates and the rating to it.
+* ``service_rating`` {"request_id", "stars": 1..5, "comment"}.
 * ``callback_request`` {"request_id", "contact"}.
 
 Platform ``service_update`` inbox messages carry {"request_id", "status", "text"?,
@@ -26,14 +26,14 @@ __all__ = ["SERVICES", "STATUSES", "ServiceBook", "RATINGS"]
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("meal", "shopping", "repair", "cleaning", "company", "doctor")
+SERVICES = ("meals", "shopping", "repair", "cleaning", "company", "doctor_visit")
 STATUSES = ("requested", "accepted", "scheduled", "on_the_way", "done", "cancelled")
 # A status never goes back: an update that arrives late (or twice) changes nothing.
 _ORDER = {s: i for i, s in enumerate(STATUSES)}
 RATINGS = ("1", "2", "3", "4", "5")
 STATE_KEY = "care.services"
 KEEP = 50           # requests remembered on the hub (older ones are in the events table)
-MAX_DETAIL = 200
+MAX_NOTE = 200
 
 
 class ServiceBook:
@@ -60,15 +60,15 @@ class ServiceBook:
         self.requests = dict(items[-KEEP:])
         await self.actions.save(STATE_KEY, self.requests)
 
-    async def request(self, service: str, detail: str = "", *, record) -> dict:
+    async def request(self, service: str, note: str = "", *, record) -> dict:
         """Ask for a service; ``record(kind, data) -> event`` writes it durably first."""
         if service not in self.services:
             raise ValueError(f"service {service!r} is not one of {', '.join(self.services)}")
-        if not isinstance(detail, str) or len(detail) > MAX_DETAIL:
-            raise ValueError(f"detail must be a text of at most {MAX_DETAIL} characters")
-        event = await record("service_request", {"service": service, "detail": detail.strip()})
+        if not isinstance(note, str) or len(note) > MAX_NOTE:
+            raise ValueError(f"note must be a text of at most {MAX_NOTE} characters")
+        event = await record("service_request", {"service": service, "note": note.strip()})
         entry = {"request_id": event["id"], "kind": "service", "service": service,
-                 "detail": detail.strip(), "status": "requested",
+                 "note": note.strip(), "status": "requested",
                  "created_at": self.actions.now().isoformat(), "history": []}
         (await self._load())[event["id"]] = entry
         await self._save()
@@ -128,16 +128,16 @@ class ServiceBook:
         """After a service is done: ask 1-5 (big faces on the kiosk) and send it."""
         requests = await self._load()
         entry = requests.get(request_id)
-        if entry is None or entry["kind"] != "service" or entry.get("rating"):
+        if entry is None or entry["kind"] != "service" or entry.get("stars"):
             return None
         answer = await self.actions.ask("service_rating", "service_rate_question", RATINGS,
                                         self.rating_timeout)
         if answer is None:
             return None
-        await self.feedback(request_id, int(answer), record=record)
+        await self.rate(request_id, int(answer), record=record)
         return answer
 
-    async def feedback(self, request_id: str, rating: int, comment: str = "", *, record) -> dict:
+    async def rate(self, request_id: str, stars: int, comment: str = "", *, record) -> dict:
         """Record a rating (and comment) for a finished service."""
         requests = await self._load()
         entry = requests.get(request_id)
@@ -145,13 +145,13 @@ class ServiceBook:
             raise ValueError(f"no service request {request_id!r}")
         if entry["status"] != "done":
             raise ValueError("a service can be rated once it is done")
-        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-            raise ValueError("rating must be a whole number from 1 to 5")
-        if not isinstance(comment, str) or len(comment) > MAX_DETAIL:
-            raise ValueError(f"comment must be a text of at most {MAX_DETAIL} characters")
-        await record("service_feedback", {"request_id": request_id, "rating": rating,
-                                          "comment": comment.strip()})
-        entry["rating"] = rating
+        if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
+            raise ValueError("stars must be a whole number from 1 to 5")
+        if not isinstance(comment, str) or len(comment) > MAX_NOTE:
+            raise ValueError(f"comment must be a text of at most {MAX_NOTE} characters")
+        await record("service_rating", {"request_id": request_id, "stars": stars,
+                                        "comment": comment.strip()})
+        entry["stars"] = stars
         await self._save()
         self.actions.say("service_thanks_rating")
         return entry

@@ -140,17 +140,18 @@ def test_a_service_request_lives_through_platform_updates_to_a_rating(tmp_path):
         core = CoreProcess(cfg_path, tmp_path / "state").start()
         try:
             client = core.client(subscribe=True)
-            assert "meal" in client.request("service.types")
+            assert "meals" in client.request("service.types")
             with pytest.raises(ApiError, match="is not one of"):
                 client.request("service.request", service="taxi")
-            request = client.request("service.request", service="meal", detail="no salt")
+            request = client.request("service.request", service="meals", note="no salt")
             rid = request["request_id"]
             # the platform sees the request...
             end = time.monotonic() + 20
             while time.monotonic() < end and not rx.events(type="service_request"):
                 time.sleep(0.1)
             (seen,) = rx.events(type="service_request")
-            assert seen["id"] == rid and seen["body"]["data"]["service"] == "meal"
+            assert seen["id"] == rid and seen["body"]["data"] == {"service": "meals",
+                                                                  "note": "no salt"}
             # ...and moves it on; a late "accepted" after "scheduled" changes nothing
             for status in ("accepted", "scheduled", "accepted", "on_the_way", "done"):
                 rx.send_message("service_update", {"request_id": rid, "status": status,
@@ -163,10 +164,10 @@ def test_a_service_request_lives_through_platform_updates_to_a_rating(tmp_path):
                 "accepted", "scheduled", "on_the_way", "done"]
             client.request("prompt.answer", id=prompt["id"], answer="4")
             end = time.monotonic() + 20
-            while time.monotonic() < end and not rx.events(type="service_feedback"):
+            while time.monotonic() < end and not rx.events(type="service_rating"):
                 time.sleep(0.1)
-            (feedback,) = rx.events(type="service_feedback")
-            assert feedback["body"]["data"] == {"request_id": rid, "rating": 4, "comment": ""}
+            (rating,) = rx.events(type="service_rating")
+            assert rating["body"]["data"] == {"request_id": rid, "stars": 4, "comment": ""}
             # call my family
             call = client.request("family.call", contact="Anna")
             rx.send_message("service_update", {"request_id": call["request_id"],

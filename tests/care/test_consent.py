@@ -25,7 +25,8 @@ KNOWN = [
     ("checkin", {}, "checkins"), ("checkin_answer", {}, "checkins"),
     ("checkin_missed", {}, "checkins"),
     ("motion", {}, "activity"), ("door", {}, "activity"),
-    ("service_request", {}, "services"), ("feedback", {}, "services"),
+    ("service_request", {}, "services"), ("service_rating", {}, "services"),
+    ("feedback", {}, "services"),
     ("callback_request", {}, "services"), ("message_read", {}, "services"),
 ]
 
@@ -81,7 +82,7 @@ def test_switched_off_categories_never_reach_the_receiver(platform, tmp_path):
         assert store.withhold_pending() == 2
         late = store.add_readings([bp_reading(id=str(uuid.uuid4()))])[0]
         store.record_event("checkin", {"answer": "ok"})
-        service = store.record_event("service_request", {"service": "meal"})
+        service = store.record_event("service_request", {"service": "meals"})
         alarm = raise_sos(store)
         store.record_event("consent", {"health": False}, priority=PRIORITY_ALERT)
         worker = SyncWorker(cfg)
