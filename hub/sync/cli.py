@@ -294,6 +294,13 @@ def dev_code(ctx, code, url):
 @click.option("--drop-rate", type=click.FloatRange(0, 1), default=None,
               help="Fraction cut off mid-answer.")
 @click.option("--offline/--online", default=None, help="Refuse every connection, or not.")
+@click.option("--reset/--no-reset", default=None, help="Reset every connection (TCP RST).")
+@click.option("--black-hole/--no-black-hole", default=None,
+              help="Read every request and never answer (such connections stay dead).")
+@click.option("--refuse-sos", type=click.Choice(["", "400", "422", "rejected"]), default=None,
+              help="Break the contract: refuse SOS events (\"\" = never, as it should).")
+@click.option("--refuse-minimal/--take-minimal", default=None,
+              help="With --refuse-sos, refuse an SOS's minimal form too.")
 @_url_option
 @click.pass_context
 def dev_faults(ctx, url, **switches):

@@ -75,6 +75,11 @@ def test_ack_message_faults_and_listing_through_the_cli(receiver):
     assert "error_rate 0.5" in faults.output and "offline True" in faults.output
     assert receiver.faults.offline is True
     run(["faults", "--online"], receiver)
+    faults = run(["faults", "--black-hole", "--refuse-sos", "422"], receiver)
+    assert "black_hole True" in faults.output and "refuse_sos 422" in faults.output
+    assert receiver.faults.refuse_sos == "422"
+    run(["faults", "--no-black-hole", "--refuse-sos", ""], receiver)
+    assert (receiver.faults.black_hole, receiver.faults.refuse_sos) == (False, "")
     assert "CLI-1" in run(["hubs"], receiver).output
     assert run(["revoke", answer["hub_id"]], receiver).exit_code == 0
     assert "REVOKED" in run(["hubs"], receiver).output
