@@ -77,8 +77,12 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
     "sos_escalated": (),
     "checkin": (),
     "alert": (),
-    "service_request": (),
-    "service_rating": (),
+    "service_request": ("service",),
+    "service_rating": ("request_id", "stars"),
+    "checkin_missed": ("window_start", "window_end"),
+    "reminder_answer": ("reminder_id", "scheduled_for", "answer"),
+    "callback_request": ("contact",),
+    "consent": (),
 }
 
 # Batch limits: a batch is bounded by count and by uncompressed bytes, so one huge
