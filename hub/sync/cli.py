@@ -349,20 +349,30 @@ def _since(value: str | None) -> str | None:
 
 
 @click.command("export")
-@click.option("--fhir", "fhir_file", required=True, type=click.Path(dir_okay=False),
+@click.option("--fhir", "fhir_file", default=None, type=click.Path(dir_okay=False),
               help="Write a FHIR R4 Bundle (JSON) of the health readings here; - for stdout.")
+@click.option("--json", "json_file", default=None, type=click.Path(dir_okay=False),
+              help="Write all of the elder's data (readings, check-ins, alarms, messages, "
+                   "reminders, service requests, consent, settings; no secrets) as JSON here; "
+                   "- for stdout.")
 @click.option("--since", default=None, help="Only readings measured at or after this date/time.")
 @click.option("--patient", default=None,
               help="The elder's FHIR id or reference, Patient/<id> with id [A-Za-z0-9-.]{1,64} "
                    "(default: from enrollment, else Patient/<hub id>).")
 @_config_option
 @click.pass_context
-def export_command(ctx, fhir_file, since, patient, config_path):
-    """Export health readings as a FHIR R4 Bundle of vital-signs Observations.
+def export_command(ctx, fhir_file, json_file, since, patient, config_path):
+    """Export the elder's data: health readings as FHIR R4, and/or everything as JSON.
 
-    LOINC codes and UCUM units; each observation's identifier carries the reading's
-    UUID. Readings that cannot be expressed in FHIR are listed and left out.
+    FHIR: a Bundle of vital-signs Observations with LOINC codes and UCUM units; each
+    observation's identifier carries the reading's UUID. Readings that cannot be
+    expressed in FHIR are listed and left out. JSON: everything the hub keeps about
+    the elder, for the family to take away (never the device token or the PIN).
     """
+    if not fhir_file and not json_file:
+        raise click.UsageError("say where to write: --fhir FILE and/or --json FILE")
+    if fhir_file == "-" and json_file == "-":
+        raise click.UsageError("only one of --fhir and --json can go to stdout")
     from hub.store import Store
     from hub.sync.enroll import hub_serial, read_credentials
     from hub.sync.fhir import patient_reference, write_bundle
@@ -386,8 +396,16 @@ def export_command(ctx, fhir_file, since, patient, config_path):
         patient = (patient or cfg.sync.patient_ref or (creds.patient_ref if creds else None)
                    or store.get_setting("sync.patient_ref") or f"Patient/{hub_id}")
         readings = store.readings(since=since)
+        if json_file:
+            from hub.care.export import export_document
+
+            document = export_document(store, hub_id=hub_id, since=since)
     finally:
         store.close()
+    if json_file:
+        _write_json(json_file, document)
+        if not fhir_file:
+            return
     skipped = []
     if fhir_file == "-":
         count = write_bundle(sys.stdout, readings, patient_ref=patient, hub_id=hub_id,
@@ -412,6 +430,27 @@ def export_command(ctx, fhir_file, since, patient, config_path):
     click.echo(f"{count} observations from {len(readings) - len(skipped)} readings written to "
                f"{where}" + (f"; {len(skipped)} readings left out" if skipped else ""),
                err=fhir_file == "-")
+
+
+def _write_json(json_file: str, document: dict):
+    text = json.dumps(document, ensure_ascii=False, indent=1, default=str) + "\n"
+    if json_file == "-":
+        sys.stdout.write(text)
+        return
+    target = Path(json_file)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # health data
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}") from None
+    click.echo(f"{len(document['readings'])} readings, {len(document['events'])} events and "
+               f"{len(document['messages'])} messages written to {json_file}", err=True)
 
 
 #: The commands to register in the main ``hub`` group.
