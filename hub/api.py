@@ -20,15 +20,17 @@ from collections.abc import Callable
 
 from hub.errors import ApiError
 
-__all__ = ["ApiClient", "MAX_LINE", "COMMANDS", "TOPICS", "encode"]
+__all__ = ["ApiClient", "MAX_LINE", "COMMANDS", "TOPICS", "encode", "MEMBER_COMMANDS",
+           "PIN_COMMANDS", "RESERVED_SOURCES"]
 
 MAX_LINE = 256 * 1024
 TOPICS = ("sos", "sync", "reading", "inbox", "say", "settings", "prompt", "devices", "core")
 COMMANDS = {
-    "hello": "version, language, elder's name, and the current SOS and sync state",
+    "hello": "version, language, elder's name, SOS and sync state, and this connection's role "
+             "(args: client kiosk|voice|cli, which sets the source of its actions)",
     "ping": "liveness check; the result is empty",
     "subscribe": "start receiving pushes (args: topics, default all); current state is pushed at once",
-    "sos.press": "press SOS (args: source touch|voice|button|api, id optional press id, test bool)",
+    "sos.press": "press SOS (args: id optional press id, test bool; the core sets the source)",
     "sos.cancel": "cancel the countdown, or after raising say 'I am safe now' (args: source)",
     "sos.resolve": "end an open alarm (args: source)",
     "sos.state": "the current SOS state",
@@ -44,14 +46,35 @@ COMMANDS = {
     "status": "what `hub status` shows",
     "say": "speak a text aloud through the core's speaker (args: text)",
     "prompt.answer": "answer an open question shown on the kiosk (args: id, answer)",
-    "sync.enroll": "enroll with the care platform (args: url, code); the core keeps the token",
+    "sync.enroll": "enroll with the care platform (args: url, code, pin: the setup PIN unless "
+                   "root or the core's user); the core keeps the token",
     "doctor": "the checks of `hub doctor`, as a list of {name, level, detail, hint}",
 }
 
 
+# Roles (docs/local-api.md): root and the core's own user are *admin* and may use every
+# command. Any other member of the socket group (the kiosk's and the voice's users) is a
+# *member* and may use only what the kiosk and the voice need; a member needs the setup
+# PIN for the commands that change where the elder's data goes.
+MEMBER_COMMANDS = frozenset({
+    "hello", "ping", "subscribe", "sos.press", "sos.cancel", "sos.state", "checkin",
+    "event.record", "readings.latest", "readings.list", "inbox.list", "inbox.read",
+    "settings.get", "settings.set", "status", "say", "prompt.answer", "doctor", "sync.enroll",
+    "gpio.status", "devices.scan", "devices.pair", "devices.passkey", "devices.list",
+    "devices.forget", "reminder.list", "reminder.set", "reminder.delete",
+})
+PIN_COMMANDS = frozenset({"sync.enroll"})
+#: Sources only the core itself records (the GPIO button, the platform, the care rules);
+#: no socket client can ever act as one of them.
+RESERVED_SOURCES = ("platform", "button", "rules", "hub")
+
+
 def encode(obj: dict) -> bytes:
-    """One protocol line."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    """One protocol line (never fails on a text that is not valid Unicode: it is escaped)."""
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode() + b"\n"
 
 
 class ApiClient:

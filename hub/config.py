@@ -7,6 +7,7 @@ simulation; a Pi's image ships ``/etc/hub/hub.toml`` (see ``image_build/``).
 """
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -36,10 +37,15 @@ DEFAULT_CONFIG_PATH = Path("/etc/hub/hub.toml")
 LANGUAGES = ("en", "zh_CN", "ko")
 
 
-def _key(*, min=None, max=None, choices=None, pattern=None, default, doc=""):
-    """A config key with its validation rules kept in the field's metadata."""
+def _key(*, min=None, max=None, choices=None, pattern=None, path=None, default, doc=""):
+    """A config key with its validation rules kept in the field's metadata.
+
+    :param path: ``"absolute"`` (an absolute path, or empty where the default allows),
+        ``"required"`` (an absolute path, never empty) or ``"file"`` (empty, or an
+        existing readable file).
+    """
     return field(default=default, metadata={"min": min, "max": max, "choices": choices,
-                                            "pattern": pattern, "doc": doc})
+                                            "pattern": pattern, "path": path, "doc": doc})
 
 
 _HHMM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
@@ -49,13 +55,22 @@ _HHMM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
 class HubSection:
     """``[hub]``: where the hub keeps its state and who lives here."""
 
-    state_dir: str = _key(default="/var/lib/hub", doc="database, token and runtime files")
-    socket_path: str = _key(default="", doc="local API socket; empty = <state_dir>/hub.sock")
+    state_dir: str = _key(default="/var/lib/hub", path="required",
+                          doc="database, token and runtime files")
+    socket_path: str = _key(default="", path="absolute",
+                            doc="local API socket; empty = <state_dir>/hub.sock")
     socket_group: str = _key(default="hub", doc="group allowed to use the local API")
     language: str = _key(default="en", choices=LANGUAGES, doc="UI, speech and voice language")
     elder_name: str = _key(default="", doc="name used in greetings")
     simulate: bool = _key(default=False, doc="mock GPIO, simulated BLE devices")
     watchdog: bool = _key(default=True, doc="send systemd watchdog pings when asked")
+    max_clients: int = _key(default=64, min=4, max=1000,
+                            doc="local API connections at once (the kiosk uses 2-3); more are "
+                                "refused with `busy`, and file handles are always kept for the "
+                                "alarm sound, the database and sync")
+    max_clients_per_user: int = _key(default=16, min=2, max=1000,
+                                     doc="local API connections at once from one user other than "
+                                         "root and the core's own")
 
 
 @dataclass(frozen=True)
@@ -88,8 +103,10 @@ class SyncSection:
 
     url: str = _key(default="", doc="platform base URL (https://…); empty = not configured")
     protocol: str = _key(default="hub", choices=("hub", "fhir"), doc="wire protocol")
-    ca_bundle: str = _key(default="", doc="extra CA bundle file; verification is always on")
-    token_file: str = _key(default="", doc="device token file; empty = <state_dir>/token")
+    ca_bundle: str = _key(default="", path="file",
+                          doc="extra CA bundle file; verification is always on")
+    token_file: str = _key(default="", path="absolute",
+                           doc="device token file; empty = <state_dir>/token")
     batch_size: int = _key(default=500, min=1, max=5000, doc="events per batch")
     timeout: float = _key(default=10.0, min=1.0, max=120.0, doc="seconds per request")
     backoff_cap: float = _key(default=300.0, min=1.0, max=3600.0, doc="longest retry wait, s")
@@ -259,6 +276,12 @@ def _check_value(section: str, f: dataclasses.Field, value):
         raise ConfigError(
             f"{where} must be {_type_word(want)}, not {value!r} ({f.metadata['doc']})"
         )
+    if isinstance(value, float) and not math.isfinite(value):
+        lo, hi = f.metadata["min"], f.metadata["max"]
+        raise ConfigError(f"{where} = {value!r} is not a usable number; give a finite number"
+                          + (f" from {lo} to {hi}" if lo is not None else ""))
+    if f.metadata["path"]:
+        _check_path(where, f.metadata["path"], value)
     choices, lo, hi = f.metadata["choices"], f.metadata["min"], f.metadata["max"]
     pattern = f.metadata["pattern"]
     if pattern and not re.fullmatch(pattern, value):
@@ -269,6 +292,22 @@ def _check_value(section: str, f: dataclasses.Field, value):
     if lo is not None and value < lo or hi is not None and value > hi:
         raise ConfigError(f"{where} = {value!r} is out of range; allowed {lo} to {hi}")
     return value
+
+
+def _check_path(where: str, kind: str, value: str):
+    if not value:
+        if kind == "required":
+            raise ConfigError(f"{where} must not be empty; give an absolute path such as "
+                              "/var/lib/hub")
+        return
+    if "\0" in value or not os.path.isabs(value):
+        raise ConfigError(f"{where} = {value!r} must be an absolute path (starting with /)")
+    if kind == "file":
+        if not os.path.isfile(value):
+            raise ConfigError(f"{where} = {value!r}: no such file; give an existing file, "
+                              "or leave it empty")
+        if not os.access(value, os.R_OK):
+            raise ConfigError(f"{where} = {value!r} is not readable by this user")
 
 
 def _type_word(t) -> str:
@@ -331,6 +370,12 @@ def load_config(path: str | os.PathLike | None = None, *, overrides: dict | None
             raise ConfigError(f"config file {source} is not readable by this user") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {source} is not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {source} is not UTF-8 text (bad byte at offset "
+                              f"{exc.start}); save it as UTF-8") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {source} cannot be read: "
+                              f"{exc.strerror or exc}") from None
     for name, changes in (overrides or {}).items():
         data.setdefault(name, {}).update(changes)
     return config_from_dict(data, source=source)
@@ -353,6 +398,9 @@ def reference_markdown() -> str:
                 allowed = ", ".join(f"`{c}`" for c in meta["choices"])
             elif meta["min"] is not None:
                 allowed = f"{meta['min']} – {meta['max']}"
+            elif meta["path"]:
+                allowed = "an existing file, or empty" if meta["path"] == "file" else \
+                    "an absolute path" + (", or empty" if meta["path"] == "absolute" else "")
             elif meta["pattern"]:
                 allowed = "HH:MM" if "[0-5]" in meta["pattern"] else f"`{meta['pattern']}`"
             else:

@@ -14,21 +14,24 @@ sync — imports nothing from the kiosk, the voice recogniser or Bluetooth.
 """
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import grp
-import json
+import hmac
 import logging
 import os
+import resource
 import signal
 import socket
+import struct
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from hub import __version__
-from hub.api import COMMANDS, MAX_LINE, TOPICS, encode
+from hub.api import (COMMANDS, MAX_LINE, MEMBER_COMMANDS, PIN_COMMANDS, RESERVED_SOURCES,
+                     TOPICS, encode)
 from hub.clock import new_id
 from hub.config import Config
 from hub.errors import ApiError, HubError, StorageFullError
@@ -37,6 +40,7 @@ from hub.sos import Effects, SosMachine
 from hub.status import collect_status
 from hub.store import PRIORITY_ALERT, Store
 from hub.systemd_notify import notify, watchdog_interval
+from hub.validate import ARGS, CLIENT_NAMES, BadRequest, check_args, check_setting, parse_request
 from hub.voice.speech import URGENT, Speaker
 
 __all__ = ["Core", "run_core"]
@@ -51,23 +55,122 @@ CLIENT_EVENT_KINDS = {
     "checkin_answer": PRIORITY_ALERT,
     "message_read": 5,
 }
-SETTINGS = {
-    "language": ("en", "zh_CN", "ko"),
-    "text_size": ("normal", "large", "largest"),
-    "elder_name": str,
-    "volume": float,
-    "speech_rate": int,
-}
-_CLIENT_QUEUE = 256
+# Output bounds per client (hub.api clients read as fast as the core writes): replies
+# wait while this much is queued (the core then stops reading that client, so a client
+# that pipelines without reading only stalls itself); pushes beyond it plus the slack
+# mean the client is not reading at all, and it is disconnected.
+_CLIENT_BYTES = 1024 * 1024
+_PUSH_SLACK = 1024 * 1024
+# Connections root and the core's own user still get when members have filled the cap.
+_ADMIN_EXTRA = 8
+# File handles never given to clients: the alarm player, the database and its WAL, the
+# sync worker's connections, speech, Bluetooth.
+FD_RESERVE = 64
+# Wrong setup PINs before sync.enroll refuses PINs for a while (doubling, up to an hour).
+_PIN_TRIES = 5
+
+
+class _Forbidden(Exception):
+    """This connection's role may not do that (answered with code ``forbidden``)."""
+
+
+def _peer_credentials(writer: asyncio.StreamWriter) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end of a Unix socket (SO_PEERCRED)."""
+    sock = writer.get_extra_info("socket")
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        return struct.unpack("3i", raw)
+    except (OSError, AttributeError):
+        return -1, -1, -1  # unknown peer: a member, never admin
+
+
+def _pin_matches(config: Config, pin: str) -> bool:
+    """The family's setup PIN (``[kiosk] setup_pin_hash`` when provisioned, else setup_pin)."""
+    try:
+        from hub.provision import check_pin
+    except ImportError:
+        return hmac.compare_digest(pin.encode(), config.kiosk.setup_pin.encode())
+    return check_pin(config, pin)
 
 
 class _Client:
-    """One connected kiosk/voice/CLI client and its bounded push queue."""
+    """One connected kiosk/voice/CLI client: who it is, and its bounded output.
 
-    def __init__(self, writer: asyncio.StreamWriter):
+    ``admin`` comes from the kernel (SO_PEERCRED): root or the core's own user.
+    ``source``, recorded on everything it does, is set by the core from what the client
+    said in ``hello`` (:data:`hub.validate.CLIENT_NAMES`), never from a request.
+    """
+
+    def __init__(self, writer: asyncio.StreamWriter, pid: int, uid: int, gid: int):
         self.writer = writer
+        self.pid, self.uid, self.gid = pid, uid, gid
+        self.admin = uid == 0 or uid == os.geteuid()
+        self.name: str | None = None
+        self.source = "api"
         self.topics: set[str] = set()
-        self.queue: asyncio.Queue = asyncio.Queue(maxsize=_CLIENT_QUEUE)
+        self.pending = 0  # bytes queued and not yet taken by the kernel
+        self.closing = False
+        self._lines: collections.deque[bytes] = collections.deque()
+        self._more = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+
+    def push(self, line: bytes) -> bool:
+        """Queue a push; a client that is not reading is disconnected (False)."""
+        if self.closing:
+            return False
+        if self.pending + len(line) > _CLIENT_BYTES + _PUSH_SLACK:
+            log.warning("local API client pid %s uid %s is not reading; disconnecting it",
+                        self.pid, self.uid)
+            self.abort()
+            return False
+        self._queue(line)
+        return True
+
+    async def reply(self, line: bytes) -> bool:
+        """Queue a reply, first waiting while too much is queued; False once closing."""
+        while self.pending >= _CLIENT_BYTES and not self.closing:
+            self._room.clear()
+            await self._room.wait()
+        if self.closing:
+            return False
+        self._queue(line)
+        return True
+
+    def _queue(self, line: bytes):
+        self._lines.append(line)
+        self.pending += len(line)
+        self._more.set()
+
+    async def send_loop(self):
+        """Write queued lines in order; returns once closing and empty."""
+        while True:
+            if not self._lines:
+                if self.closing:
+                    return
+                self._more.clear()
+                await self._more.wait()
+                continue
+            line = self._lines.popleft()
+            self.writer.write(line)
+            await self.writer.drain()
+            self.pending -= len(line)
+            if self.pending < _CLIENT_BYTES:
+                self._room.set()
+
+    def finish(self):
+        """No more lines: the send loop ends once the queue is written."""
+        self.closing = True
+        self._more.set()
+        self._room.set()
+
+    def abort(self):
+        """Drop the queue and the connection at once (shutdown, a client not reading)."""
+        self.finish()
+        self._lines.clear()
+        self.pending = 0
+        with contextlib.suppress(Exception):
+            self.writer.transport.abort()
 
 
 class Core:
@@ -100,6 +203,10 @@ class Core:
         self.extensions: list[Callable[["Core"], Awaitable[None]]] = []
         self._extra_commands: dict[str, tuple[Callable[..., Awaitable], str]] = {}
         self._prompts: dict[str, tuple[dict, asyncio.Future]] = {}
+        self._max_clients = config.hub.max_clients
+        self._pin_failures = 0
+        self._pin_locked_until = 0.0
+        self._bad_settings: set[str] = set()
         self._listeners: dict[str, list[Callable[[dict], None]]] = {}
         self.rules = None  # hub.rules.CareRules, set by run_rules
         self.gpio = None  # hub.sensors.gpio, set by run_gpio while pins are open
@@ -123,10 +230,13 @@ class Core:
                 self._loop.add_signal_handler(signum, self.request_stop)
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        self._umask = os.umask(0o077)  # the database, its WAL and the token: this user only
+        self._secure_state_dir()
         self._check_not_running()
         self.store = await self.db(
             Store, cfg.db_path, reserve_bytes=cfg.store.reserve_mb * 1024 * 1024)
-        self.language = await self.db(self.store.get_setting, "language", cfg.hub.language)
+        self._secure_state_dir()
+        self.language = await self._setting("language")
         self.sos = SosMachine(self.store, cfg.sos)
         if self.speaker is None:
             self.speaker = Speaker(self.language, engine=cfg.audio.speech_engine,
@@ -134,10 +244,8 @@ class Core:
                                    alarm_wav=cfg.state_dir / "alarm.wav")
         self.speaker.on_said = self._said_from_thread
         self.speaker.start()
-        rate = await self.db(self.store.get_setting, "speech_rate", None)
-        volume = await self.db(self.store.get_setting, "volume", None)
-        if rate is not None or volume is not None:
-            self.speaker.configure(rate=rate, volume=volume)
+        self.speaker.configure(rate=await self._setting("speech_rate"),
+                               volume=await self._setting("volume"))
         # Recover the alarm before anyone can press: a press must see an open alarm.
         fx = await self.db(self.sos.load)
         await self._after_sos(fx)
@@ -178,8 +286,9 @@ class Core:
             self._sos_timer.cancel()
         if self._server:
             self._server.close()
+        # Abort, not close: close() waits to flush, for ever for a client that never reads.
         for client in list(self._clients):
-            client.writer.close()
+            client.abort()
         # Short tasks already under way (a sensor's event being recorded, a request
         # being answered) finish first: a fact sensed before SIGTERM is not lost.
         current = asyncio.current_task()
@@ -205,6 +314,8 @@ class Core:
         self._store_thread.shutdown(wait=True)
         with contextlib.suppress(FileNotFoundError):
             self.config.socket_path.unlink()
+        if getattr(self, "_umask", None) is not None:
+            os.umask(self._umask)
         log.info("hub core stopped")
 
     def _spawn(self, name: str, factory: Callable[[], Awaitable[None]]):
@@ -471,13 +582,7 @@ class Core:
                 log.exception("listener for %s failed", topic)
         line = encode({"push": topic, "data": data})
         for client in list(self._clients):
-            if topic not in client.topics:
-                continue
-            try:
-                client.queue.put_nowait(line)
-            except asyncio.QueueFull:
-                log.warning("a client is not reading its pushes; disconnecting it")
-                client.writer.close()
+            if topic in client.topics and not client.push(line):
                 self._clients.discard(client)
 
     def _said_from_thread(self, text: str):
@@ -486,6 +591,24 @@ class Core:
                 self._loop.call_soon_threadsafe(self._push, "say", {"text": text})
 
     # -- the socket ---------------------------------------------------------------
+
+    def _secure_state_dir(self):
+        """State dir 0750 (0700 if the socket lives elsewhere); database files 0600.
+
+        The socket group needs only to reach the socket; the database (health data, the
+        alarm history) is read by the core alone — the kiosk asks the core.
+        """
+        cfg = self.config
+        mode = 0o750 if cfg.socket_path.parent == cfg.state_dir else 0o700
+        paths = [(cfg.state_dir, mode)] + [
+            (cfg.db_path.with_name(cfg.db_path.name + suffix), 0o600)
+            for suffix in ("", "-wal", "-shm", "-journal")]
+        for path, want in paths:
+            try:
+                if path.exists() and path.stat().st_mode & 0o777 != want:
+                    os.chmod(path, want)
+            except OSError as exc:
+                log.warning("cannot make %s mode %o: %s", path, want, exc)
 
     def _check_not_running(self):
         """Refuse to start beside another core; remove a socket left by a crash."""
@@ -503,8 +626,11 @@ class Core:
 
     async def _open_socket(self):
         path = self.config.socket_path
+        self._max_clients = self._client_budget()
+        # A small backlog: asyncio accepts up to `backlog` connections per loop turn, and
+        # each takes a file handle before the cap below can refuse it.
         self._server = await asyncio.start_unix_server(self._serve_client, path=str(path),
-                                                       limit=MAX_LINE)
+                                                       limit=MAX_LINE, backlog=16)
         os.chmod(path, 0o660)
         try:
             os.chown(path, -1, grp.getgrnam(self.config.hub.socket_group).gr_gid)
@@ -515,50 +641,105 @@ class Core:
             log.warning("cannot give socket %s to group %r: %s", path,
                         self.config.hub.socket_group, exc)
 
-    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        client = _Client(writer)
-        self._clients.add(client)
-        sender = asyncio.create_task(self._send_loop(client))
+    def _client_budget(self) -> int:
+        """How many local API connections fit, keeping :data:`FD_RESERVE` file handles free.
+
+        Raises the soft RLIMIT_NOFILE to the hard one first (systemd sets both).
+        """
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and soft < hard:
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+                soft = hard
         try:
-            while True:
+            in_use = len(os.listdir("/proc/self/fd"))
+        except OSError:
+            in_use = 64
+        room = soft - in_use - FD_RESERVE - _ADMIN_EXTRA - 16  # 16: the accept backlog
+        wanted = self.config.hub.max_clients
+        if room < wanted:
+            log.warning("only %d file handles are free (limit %d); serving at most %d local "
+                        "API connections instead of %d", soft - in_use, soft, max(room, 2),
+                        wanted)
+        return max(2, min(wanted, room))
+
+    def _admission(self, uid: int) -> str | None:
+        """None if a connection from ``uid`` may be served, else why not (in words)."""
+        total = len(self._clients)
+        if uid == 0 or uid == os.geteuid():
+            if total >= self._max_clients + _ADMIN_EXTRA:
+                return f"the hub core is serving {total} local API connections; try again"
+            return None
+        if total >= self._max_clients:
+            return (f"the hub core is serving its limit of {self._max_clients} local API "
+                    "connections ([hub] max_clients); try again")
+        mine = sum(1 for c in self._clients if c.uid == uid)
+        if mine >= self.config.hub.max_clients_per_user:
+            return (f"this user already has {mine} connections to the hub core "
+                    "([hub] max_clients_per_user); close some")
+        return None
+
+    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        pid, uid, gid = _peer_credentials(writer)
+        refusal = self._admission(uid)
+        if refusal:
+            log.warning("refused a local API connection from pid %s uid %s: %s", pid, uid,
+                        refusal)
+            with contextlib.suppress(Exception):
+                writer.write(encode({"id": None, "ok": False, "code": "busy", "error": refusal}))
+                writer.close()  # one short line: it goes out at once, the socket closes
+            return
+        client = _Client(writer, pid, uid, gid)
+        self._clients.add(client)
+        sender = asyncio.create_task(client.send_loop())
+        try:
+            while not client.closing:
                 try:
                     line = await reader.readline()
                 except (ValueError, asyncio.LimitOverrunError):
-                    await client.queue.put(encode({"id": None, "ok": False, "code": "bad_request",
-                                                   "error": f"line longer than {MAX_LINE} bytes"}))
+                    await client.reply(encode({"id": None, "ok": False, "code": "bad_request",
+                                               "error": f"line longer than {MAX_LINE} bytes"}))
                     break
                 if not line:
                     break
                 reply = await self._handle_line(client, line)
-                await client.queue.put(encode(reply))
+                if not await client.reply(self._encode_reply(reply)):
+                    break
         except (ConnectionError, OSError):
             pass
         finally:
             self._clients.discard(client)
-            await client.queue.put(None)
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            client.finish()
+            try:
                 await asyncio.wait_for(sender, 2)
-            writer.close()
+            except asyncio.CancelledError:
+                client.abort()
+                raise
+            except Exception:  # timed out (not reading) or the peer went away
+                pass
+            finally:
+                if not sender.done() or client.pending:
+                    sender.cancel()
+                    client.abort()
+                else:
+                    writer.close()
 
-    async def _send_loop(self, client: _Client):
-        while True:
-            line = await client.queue.get()
-            if line is None:
-                return
-            client.writer.write(line)
-            await client.writer.drain()
+    @staticmethod
+    def _encode_reply(reply: dict) -> bytes:
+        try:
+            return encode(reply)
+        except (TypeError, ValueError) as exc:  # a handler returned something not JSON
+            log.error("reply to request %r cannot be sent as JSON: %s", reply.get("id"), exc)
+            return encode({"id": reply.get("id"), "ok": False, "code": "internal",
+                           "error": "the core could not encode its reply"})
 
     async def _handle_line(self, client: _Client, line: bytes) -> dict:
+        """Answer one request: parse, role, arguments, then the command's handler."""
         try:
-            msg = json.loads(line)
-            if not isinstance(msg, dict) or not isinstance(msg.get("cmd"), str):
-                raise ValueError("a request is an object with a 'cmd' text")
-            args = msg.get("args") or {}
-            if not isinstance(args, dict):
-                raise ValueError("'args' must be an object")
-        except ValueError as exc:
+            msg = parse_request(line)
+        except BadRequest as exc:
             return {"id": None, "ok": False, "code": "bad_request", "error": str(exc)}
-        req_id, cmd = msg.get("id"), msg["cmd"]
+        req_id, cmd, args = msg["id"], msg["cmd"], msg["args"]
         handler = getattr(self, "_cmd_" + cmd.replace(".", "_"), None)
         if cmd in self._extra_commands:
             extra = self._extra_commands[cmd][0]
@@ -568,12 +749,29 @@ class Core:
         elif cmd not in COMMANDS:
             handler = None
         if handler is None:
+            shown = cmd if len(cmd) <= 60 else cmd[:57] + "…"
             return {"id": req_id, "ok": False, "code": "unknown_command",
-                    "error": f"unknown command {cmd!r}; known: "
+                    "error": f"unknown command {shown!r}; known: "
                              f"{', '.join([*COMMANDS, *self._extra_commands])}"}
         try:
+            if not client.admin and cmd not in MEMBER_COMMANDS:
+                raise _Forbidden(f"{cmd} is only for the hub's own user or root (this "
+                                 f"connection is uid {client.uid})")
+            args = check_args(cmd, args)
+            pin = args.pop("pin", None) if cmd in PIN_COMMANDS else None
+            if cmd in PIN_COMMANDS and not client.admin:
+                await self._check_pin(cmd, pin)
+            if "source" in ARGS.get(cmd, ()):
+                claimed = args.pop("source", None)
+                if claimed in RESERVED_SOURCES:
+                    raise _Forbidden(f"no local API client may act as {claimed!r}; the core "
+                                     f"records this connection's actions as {client.source!r}")
+                args["source"] = client.source
             result = await handler(client, **args)
             return {"id": req_id, "ok": True, "result": result}
+        except _Forbidden as exc:
+            log.warning("refused %s to pid %s uid %s: %s", cmd, client.pid, client.uid, exc)
+            return {"id": req_id, "ok": False, "code": "forbidden", "error": str(exc)}
         except TypeError as exc:
             return {"id": req_id, "ok": False, "code": "bad_request", "error": f"{cmd}: {exc}"}
         except StorageFullError as exc:
@@ -587,85 +785,93 @@ class Core:
             return {"id": req_id, "ok": False, "code": "internal",
                     "error": f"{cmd} failed inside the core: {exc}"}
 
-    # -- commands (one method each; see hub.api.COMMANDS and docs/local-api.md) ----
+    async def _check_pin(self, cmd: str, pin: str | None):
+        """A member needs the setup PIN for ``cmd``; wrong PINs lock PINs out for a while."""
+        now = time.monotonic()
+        if now < self._pin_locked_until:
+            raise _Forbidden(f"too many wrong PINs; try again in "
+                             f"{int(self._pin_locked_until - now) + 1} s")
+        if pin is None:
+            raise _Forbidden(f"{cmd} needs the setup PIN (argument 'pin') from this user")
+        if await self._loop.run_in_executor(None, _pin_matches, self.config, pin):
+            self._pin_failures = 0
+            return
+        self._pin_failures += 1
+        if self._pin_failures % _PIN_TRIES == 0:
+            wait = min(3600, 60 * 2 ** (self._pin_failures // _PIN_TRIES - 1))
+            self._pin_locked_until = time.monotonic() + wait
+            log.warning("%d wrong setup PINs over the local API; PINs refused for %d s",
+                        self._pin_failures, wait)
+        raise _Forbidden("the setup PIN is not right")
 
-    async def _cmd_hello(self, client):
+    async def _setting(self, key: str):
+        """A family setting, or its default when unset or stored broken (logged once)."""
+        defaults = {"language": self.config.hub.language,
+                    "elder_name": self.config.hub.elder_name, "text_size": "normal",
+                    "volume": self.config.audio.volume, "speech_rate": self.config.audio.rate}
+        try:
+            value = await self.db(self.store.get_setting, key, defaults[key])
+            return check_setting(key, value)
+        except (BadRequest, ValueError) as exc:  # ValueError: the stored JSON itself
+            if key not in self._bad_settings:
+                self._bad_settings.add(key)
+                log.error("stored setting %s is not valid (%s); using the default until it "
+                          "is set again", key, str(exc)[:80])
+            return defaults[key]
+
+    # -- commands (one method each; see hub.api.COMMANDS and docs/local-api.md) ----
+    # Arguments arrive checked by hub.validate.ARGS; `source` is the connection's own.
+
+    async def _cmd_hello(self, conn: _Client, client: str | None = None):
+        if client is not None:
+            conn.name, conn.source = client, CLIENT_NAMES[client]
         snap, _ = await self.db(self._sos_snapshot)
-        name = await self.db(self.store.get_setting, "elder_name", self.config.hub.elder_name)
+        name = await self._setting("elder_name")
         return {"version": __version__, "language": self.language, "elder_name": name,
-                "simulate": self.config.hub.simulate, "sos": snap, "sync": self.sync_status}
+                "simulate": self.config.hub.simulate, "sos": snap, "sync": self.sync_status,
+                "role": "admin" if conn.admin else "member", "source": conn.source}
 
     async def _cmd_ping(self, client):
         return {}
 
     async def _cmd_subscribe(self, client, topics=None):
         topics = set(topics or TOPICS)
-        unknown = topics - set(TOPICS)
-        if unknown:
-            raise ValueError(f"unknown topics {sorted(unknown)}; known: {', '.join(TOPICS)}")
         client.topics = topics
         snap, _ = await self.db(self._sos_snapshot)
         if "sos" in topics:
-            client.queue.put_nowait(encode({"push": "sos", "data": snap}))
+            client.push(encode({"push": "sos", "data": snap}))
         if "sync" in topics:
-            client.queue.put_nowait(encode({"push": "sync", "data": self.sync_status}))
+            client.push(encode({"push": "sync", "data": self.sync_status}))
         if "prompt" in topics:
             for prompt, _ in self._prompts.values():
-                client.queue.put_nowait(encode({"push": "prompt", "data": prompt}))
+                client.push(encode({"push": "prompt", "data": prompt}))
         return {"topics": sorted(topics)}
 
-    @staticmethod
-    def _fact_id(value) -> str | None:
-        """A client-made id must be a UUID: it is the platform's idempotency key."""
-        if value is None:
-            return None
-        try:
-            return str(uuid.UUID(str(value)))
-        except ValueError:
-            raise ValueError(f"id {value!r} is not a UUID; leave it out and the core makes one"
-                             ) from None
+    async def _cmd_sos_press(self, client, source, id=None, test=False):
+        return await self.sos_press(source, press_id=id, test=test)
 
-    @staticmethod
-    def _source(source) -> str:
-        from hub.sos import SOURCES
+    async def _cmd_sos_cancel(self, client, source):
+        return await self.sos_cancel(source)
 
-        if source not in SOURCES:
-            raise ValueError(f"source {source!r} is not one of {', '.join(SOURCES)}")
-        return source
-
-    async def _cmd_sos_press(self, client, source="touch", id=None, test=False):
-        return await self.sos_press(self._source(source), press_id=self._fact_id(id),
-                                    test=bool(test))
-
-    async def _cmd_sos_cancel(self, client, source="touch"):
-        return await self.sos_cancel(self._source(source))
-
-    async def _cmd_sos_resolve(self, client, source="touch"):
-        return await self.sos_resolve(self._source(source))
+    async def _cmd_sos_resolve(self, client, source):
+        return await self.sos_resolve(source)
 
     async def _cmd_sos_state(self, client):
         snap, _ = await self.db(self._sos_snapshot)
         return snap
 
-    async def _cmd_checkin(self, client, id=None, answer="ok", source="touch"):
-        event = await self.record_event("checkin", {"answer": answer}, event_id=self._fact_id(id),
-                                        source=self._source(source), priority=PRIORITY_ALERT)
+    async def _cmd_checkin(self, client, source, id=None, answer="ok"):
+        event = await self.record_event("checkin", {"answer": answer}, event_id=id,
+                                        source=source, priority=PRIORITY_ALERT)
         if not event.get("duplicate"):
             self.speaker.say(phrase("checkin_thanks", self.language))
         return event
 
-    async def _cmd_event_record(self, client, kind, data=None, id=None, source="touch"):
-        if kind not in CLIENT_EVENT_KINDS:
-            raise ValueError(f"event kind {kind!r} is not one of {', '.join(CLIENT_EVENT_KINDS)}")
-        return await self.record_event(kind, data or {}, event_id=self._fact_id(id),
-                                       source=self._source(source),
+    async def _cmd_event_record(self, client, kind, source, data=None, id=None):
+        return await self.record_event(kind, data or {}, event_id=id, source=source,
                                        priority=CLIENT_EVENT_KINDS[kind])
 
     async def _cmd_reading_add(self, client, reading):
-        if not isinstance(reading, dict):
-            raise ValueError("reading must be an object")
-        if reading.get("id") is not None:
-            reading = {**reading, "id": self._fact_id(reading["id"])}
         stored = await self.add_reading(reading)
         return stored or {"duplicate": True, "id": reading.get("id")}
 
@@ -673,7 +879,7 @@ class Core:
         return await self.db(self.store.latest_readings)
 
     async def _cmd_readings_list(self, client, kind=None, since=None, limit=500):
-        return await self.db(self.store.readings, kind, since=since, limit=min(int(limit), 5000))
+        return await self.db(self.store.readings, kind, since=since, limit=limit)
 
     async def _cmd_inbox_list(self, client):
         return await self.db(self.store.inbox)
@@ -685,21 +891,13 @@ class Core:
         return {"id": id}
 
     async def _cmd_settings_get(self, client):
-        defaults = {"language": self.config.hub.language, "elder_name": self.config.hub.elder_name,
-                    "text_size": "normal", "volume": self.config.audio.volume,
-                    "speech_rate": self.config.audio.rate}
-        return {k: await self.db(self.store.get_setting, k, v) for k, v in defaults.items()}
+        return {key: await self._setting(key)
+                for key in ("language", "elder_name", "text_size", "volume", "speech_rate")}
 
     async def _cmd_settings_set(self, client, key, value):
-        rule = SETTINGS.get(key)
-        if rule is None:
-            raise ValueError(f"unknown setting {key!r}; known: {', '.join(SETTINGS)}")
-        if isinstance(rule, tuple) and value not in rule:
-            raise ValueError(f"{key} must be one of {', '.join(rule)}")
-        if isinstance(rule, type) and not isinstance(value, rule if rule is not float
-                                                     else (int, float)):
-            raise ValueError(f"{key} must be a {rule.__name__}")
+        value = check_setting(key, value)  # nothing is stored unless the reply is a success
         await self.db(self.store.set_setting, key, value)
+        self._bad_settings.discard(key)
         if key == "language":
             self.language = value
             self.speaker.language = value
@@ -716,7 +914,7 @@ class Core:
         return await self.db(collect_status, self.store, self.config, sos=self.sos.snapshot(),
                              core=core)
 
-    async def _cmd_prompt_answer(self, client, id, answer, source="touch"):
+    async def _cmd_prompt_answer(self, client, id, answer, source):
         prompt, future = self._prompts.get(id, (None, None))
         if prompt is None:
             raise ValueError(f"no open question {id!r} (it may have been answered already)")
@@ -724,7 +922,7 @@ class Core:
             raise ValueError(f"answer must be one of {', '.join(prompt['answers'])}")
         await self.record_event("checkin_answer", {"prompt": prompt["kind"], "answer": answer,
                                                    "question": prompt["question_key"]},
-                                source=self._source(source), priority=PRIORITY_ALERT)
+                                source=source, priority=PRIORITY_ALERT)
         if not future.done():
             future.set_result(answer)
         return {"id": id, "answer": answer}
@@ -739,8 +937,8 @@ class Core:
     async def _cmd_sync_enroll(self, client, url, code):
         from hub.sync.enroll import enroll
 
-        if not isinstance(url, str) or not isinstance(code, str) or not code.strip():
-            raise ValueError("url and code must be texts")
+        if not url.strip().startswith(("https://", "http://127.", "http://localhost")):
+            raise ValueError("url must start with https:// (plain http only to this machine)")
         hub_id = await self._loop.run_in_executor(None, enroll, self.config, url.strip(),
                                                   code.strip())
         if self.sync:
@@ -779,6 +977,9 @@ def load_extensions(config: Config) -> list[Callable[["Core"], Awaitable[None]]]
 
 def run_core(config: Config) -> int:
     """Run the core until SIGTERM; the exit code for the CLI."""
+    from hub.logfilter import install
+
+    install()  # a repeating fault must not fill the SD card with identical tracebacks
     core = Core(config)
     core.extensions = load_extensions(config)
     try:

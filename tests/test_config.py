@@ -65,3 +65,63 @@ def test_cli_reports_config_error_without_traceback(tmp_path):
     assert result.exit_code != 0
     assert "configuration error: [sos] escalate_after = 1 is out of range" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[sync]\ntimeout = nan\n", ["[sync] timeout = nan", "finite number from 1.0 to 120.0"]),
+    ("[sync]\nsos_retry = inf\n", ["[sync] sos_retry = inf", "finite"]),
+    ("[thresholds]\nspo2_low = -nan\n", ["[thresholds] spo2_low", "finite"]),
+    ("[gpio]\nhold_cancel_s = -inf\n", ["[gpio] hold_cancel_s", "finite"]),
+    ('[sync]\nca_bundle = "/nonexistent/ca.pem"\n', ["[sync] ca_bundle", "no such file"]),
+    ('[hub]\nstate_dir = ""\n', ["[hub] state_dir must not be empty"]),
+    ('[hub]\nstate_dir = "var/hub"\n', ["[hub] state_dir", "absolute path"]),
+    ('[hub]\nsocket_path = "hub.sock"\n', ["[hub] socket_path", "absolute path"]),
+    ('[sync]\ntoken_file = "token"\n', ["[sync] token_file", "absolute path"]),
+])
+def test_unusable_values_are_one_line_errors_naming_the_key(tmp_path, text, words):
+    path = tmp_path / "hub.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message
+
+
+def test_every_float_key_refuses_nan(tmp_path):
+    import dataclasses
+
+    from hub.config import _SECTIONS
+
+    floats = [(name, f.name) for name, cls in _SECTIONS.items()
+              for f in dataclasses.fields(cls) if f.type is float]
+    assert len(floats) > 10
+    for section, key in floats:
+        with pytest.raises(ConfigError, match=rf"\[{section}\] {key} = nan"):
+            config_from_dict({section: {key: float("nan")}})
+
+
+def test_an_existing_ca_bundle_is_accepted(tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert config_from_dict({"sync": {"ca_bundle": str(bundle)}}).sync.ca_bundle == str(bundle)
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: (p.write_bytes(b'[hub]\nelder_name = "\xff\xfe"\n'), p)[1], ["not UTF-8", "hub.toml"]),
+    (lambda p: p.parent, ["cannot be read", "Is a directory"]),
+    (lambda p: __import__("pathlib").Path("/proc/nope"), ["/proc/nope does not exist"]),
+])
+def test_unreadable_config_files_are_one_line_errors_on_the_cli(tmp_path, make, words):
+    path = make(tmp_path / "hub.toml")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "\n" not in str(err.value)
+    for word in words:
+        assert word in str(err.value)
+    result = CliRunner().invoke(cli, ["--config", str(path), "version"]
+                                if path.is_dir() else ["--config", str(path), "status"])
+    if not path.is_dir():  # click itself refuses a directory before the loader runs
+        assert result.exit_code != 0 and "Traceback" not in result.output
+        assert words[0] in result.output

@@ -16,7 +16,27 @@ from hub.store import Store
 
 CHECKIN_ID = "5b1d3c1e-8f43-4a43-9d0a-3f1d2e9c7a11"
 PRESS_ID = "0c0ffee0-1234-4abc-8def-0123456789ab"
-SOS_ID = "a1a1a1a1-b2b2-4c3c-8d4d-e5e5e5e5e5e5"
+
+
+@pytest.fixture
+def sim_core(core_factory):
+    """A core with simulated GPIO: `sim.button` is the real button path (no countdown here)."""
+    return core_factory(hub={"simulate": True}).start()
+
+
+def raise_alarm(c: ApiClient) -> str:
+    """Press the simulated GPIO button and wait until the alarm is raised; its id.
+
+    No socket client may press as the button itself (source "button" is the core's own).
+    """
+    c.request("sim.button", action="press")
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        state = c.request("sos.state")
+        if state["state"] in ("raised", "delivered", "acknowledged"):
+            return state["alarm_id"]
+        time.sleep(0.05)
+    raise AssertionError(f"the simulated button did not raise an alarm: {state}")
 
 
 def raw_exchange(path, payload: bytes) -> dict:
@@ -44,7 +64,8 @@ def test_touch_press_pushes_countdown_then_raised(core):
         raised = c.wait_push("sos", lambda d: d["state"] == "raised", timeout=8)
         assert raised["alarm_id"] == result["alarm_id"]
         status = c.request("status")
-        assert status["outbox"]["urgent"] == 1 and status["sos"]["state"] == "raised"
+        # The countdown and the raised alarm both wait in the urgent lane (no platform here).
+        assert status["outbox"]["urgent"] == 2 and status["sos"]["state"] == "raised"
 
 
 def test_cancel_over_the_socket(core):
@@ -85,18 +106,18 @@ def test_checkin_reading_settings_roundtrip(core):
         c.request("settings.set", key="language", value="ko")
         c.wait_push("settings", lambda d: d == {"language": "ko"})
         assert c.request("settings.get")["language"] == "ko"
-        c.request("sos.press", source="button")
-        c.wait_push("say", lambda d: d["text"] == "지금 도움을 요청하고 있습니다.")
+        c.request("sos.press")
+        c.wait_push("say", lambda d: d["text"] == "지금 도움을 요청하고 있습니다.", timeout=8)
 
 
 def test_sigterm_shuts_down_cleanly_and_keeps_everything(core):
     with core.client() as c:
-        c.request("sos.press", source="button", id=PRESS_ID)
+        c.request("sos.press", id=PRESS_ID)
     assert core.terminate() == 0
     assert not core.socket.exists()
     store = Store(core.state_dir / "hub.db")
     try:
-        assert store.get_event(PRESS_ID)["kind"] == "sos_raised"
+        assert store.get_event(PRESS_ID)["kind"] == "sos_countdown"
         assert store.integrity_check() == "ok"
     finally:
         store.close()
@@ -131,11 +152,12 @@ def test_second_core_on_the_same_socket_refuses_to_start(core, core_factory):
         assert c.request("ping") == {}
 
 
-def test_status_cli_with_and_without_the_core(core):
+def test_status_cli_with_and_without_the_core(sim_core):
+    core = sim_core
     runner = CliRunner()
     args = ["--config", str(core.config_path), "status"]
     with core.client() as c:
-        c.request("sos.press", source="button")
+        raise_alarm(c)
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "SOS:        RAISED" in result.output and "running (pid" in result.output
@@ -156,9 +178,10 @@ def test_status_without_any_database_says_what_to_do(tmp_path):
 
 @pytest.mark.slow
 def test_undelivered_alarm_escalates_with_speech_and_status_words(core_factory):
-    core = core_factory(sos={"escalate_after": 10, "escalate_repeat": 5}).start()
+    core = core_factory(sos={"escalate_after": 10, "escalate_repeat": 5},
+                        hub={"simulate": True}).start()
     with core.client(subscribe=True) as c:
-        c.request("sos.press", source="button")
+        raise_alarm(c)
         snap = c.wait_push("sos", lambda d: d.get("escalated"), timeout=15)
         assert snap["state"] == "raised"
         c.wait_push("say", lambda d: "has not been received yet" in d["text"], timeout=5)
@@ -167,7 +190,8 @@ def test_undelivered_alarm_escalates_with_speech_and_status_words(core_factory):
     assert "not yet delivered, still trying" in out
 
 
-def test_enroll_through_the_core_then_an_sos_is_delivered(core, tmp_path):
+def test_enroll_through_the_core_then_an_sos_is_delivered(sim_core, tmp_path):
+    core = sim_core
     from hub.sync.receiver import Receiver
 
     receiver = Receiver(str(tmp_path / "platform.db")).start()
@@ -181,16 +205,17 @@ def test_enroll_through_the_core_then_an_sos_is_delivered(core, tmp_path):
             token = core.state_dir / "token"
             assert stat.S_IMODE(os.stat(token).st_mode) == 0o600
             assert "token" not in json.dumps(c.request("status")).replace('"token_', "")
-            c.request("sos.press", source="button", id=SOS_ID)
+            alarm = raise_alarm(c)
             c.wait_push("sos", lambda d: d["state"] == "delivered", timeout=15)
-        assert SOS_ID in receiver.event_ids()
+        assert alarm in receiver.event_ids()
     finally:
         receiver.close()
 
 
-def test_status_says_so_when_the_platform_refused_the_alarm(core):
+def test_status_says_so_when_the_platform_refused_the_alarm(sim_core):
+    core = sim_core
     with core.client() as c:
-        alarm = c.request("sos.press", source="button")["alarm_id"]
+        alarm = raise_alarm(c)
     store = Store(core.state_dir / "hub.db")
     try:
         store.mark_dead(alarm, "rejected: unknown event type")  # what sync does on a 422

@@ -30,7 +30,8 @@ def hammer(socket_path, acked_presses, acked_readings, stop: threading.Event, rn
             roll = rng.random()
             if roll < 0.35:
                 press_id = new_id()
-                client.request("sos.press", source=rng.choice(["touch", "button"]), id=press_id)
+                # The source is the core's to set (a socket client can never be the button).
+                client.request("sos.press", id=press_id)
                 acked_presses.append(press_id)
             elif roll < 0.40:
                 client.request("sos.cancel", source="touch")

@@ -105,7 +105,8 @@ class CoreLink:
             client = ApiClient(self.path, timeout=self.timeout, on_push=self._push)
             try:
                 client.connect()
-                hello = client.request("hello")
+                # The core records the kiosk's actions as "touch" from this (docs/local-api.md).
+                hello = client.request("hello", client="kiosk")
                 client.subscribe()
             except (ApiError, OSError) as exc:
                 client.close()
