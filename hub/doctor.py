@@ -54,11 +54,25 @@ def _config(cfg: Config) -> Check:
 
 def _database(cfg: Config) -> Check:
     from hub.errors import StoreError
-    from hub.store import Store
+    from hub.store import Store, damaged_copies, writable_problem
 
+    kept = damaged_copies(cfg.db_path)
+    if kept:
+        return Check("database", "FAIL",
+                     f"SAFETY MODE: the database was damaged and is kept as {kept[-1]}; the hub "
+                     "runs on a fresh database (alarms work; earlier readings, devices and "
+                     "settings are in the kept file)",
+                     f"Copy {kept[-1].name} (and any -wal beside it) off the hub for recovery "
+                     "(`sqlite3 FILE .recover`), then move it out of the state folder. "
+                     "Never delete it before it is copied.")
     if not cfg.db_path.exists():
         return Check("database", "WARN", f"{cfg.db_path} does not exist yet",
                      "It is created when the core starts: `hub core`.")
+    problem = writable_problem(cfg.db_path)
+    if problem:
+        return Check("database", "FAIL", f"{problem}: the core cannot save alarms",
+                     f"Give it back to the hub user: `sudo chown -R hub: {cfg.state_dir}` and "
+                     "`sudo chmod u+w` the file, or remount the card read-write.")
     try:
         store = Store(cfg.db_path, migrate=False)
     except StoreError as exc:

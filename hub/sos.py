@@ -24,7 +24,13 @@ stretch a countdown; wall time is kept only to recover after a restart.
 
 The machine does no I/O but the store: each call returns *effects* (push the new
 state, speak, sound the alarm, wake sync) that the core carries out. Calls must
-come from one thread (the core's store thread).
+come from one thread.
+
+Saving is pluggable (``persist=``). By default each transition is written to the
+store before the call returns (tests, tools). The core instead hands each write to
+its alarm writer thread and carries out the effects at once: the elder hears the
+alarm even while the SD card is stalled or full, and the write, with the ids and
+times fixed here, lands (idempotently) as soon as the storage lets it.
 """
 
 import datetime as dt
@@ -81,12 +87,17 @@ class SosMachine:
     :param config: the ``[sos]`` section.
     :param now: wall clock (UTC), injectable.
     :param monotonic: monotonic seconds, injectable.
+    :param persist: ``persist(alarm, kind, payload, **kw)`` saves a transition (the
+        arguments of :meth:`Store.sos_transition`, with ``event_id`` and ``occurred_at``
+        always given). Default: write it to ``store`` before returning.
     """
 
     def __init__(self, store: Store, config: SosSection, *,
                  now: Callable[[], dt.datetime] = utc_now,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic,
+                 persist: Callable[..., None] | None = None):
         self.store = store
+        self._persist = persist
         self.config = config
         self._now = now
         self._mono = monotonic
@@ -94,6 +105,21 @@ class SosMachine:
         self._countdown_ends: float | None = None
         self._escalate_at: float | None = None
         self._last_finished: dict | None = None
+        # Event ids this machine has saved or loaded, so a retried press is known
+        # without reading the store (which may be stalled).
+        self._known_ids: set[str] = set()
+
+    def _save(self, kind: str, payload: dict, *, source: str, event_id: str | None = None,
+              sync: bool = False, occurred_at: dt.datetime | None = None):
+        """Save the alarm's new state with its transition event (see ``persist``)."""
+        event_id = event_id or new_id()
+        occurred_at = occurred_at or self._now()
+        self._known_ids.add(event_id)
+        kw = dict(source=source, event_id=event_id, sync=sync, occurred_at=occurred_at)
+        if self._persist is None:
+            self.store.sos_transition(dict(self.alarm), kind, payload, **kw)
+        else:
+            self._persist(dict(self.alarm), kind, payload, **kw)
 
     # -- recovery ---------------------------------------------------------------
 
@@ -101,6 +127,10 @@ class SosMachine:
         """Recover the open alarm (if any) after a start or a crash."""
         self.alarm = self.store.sos_active()
         self._last_finished = None if self.alarm else self.store.sos_last()
+        for known in (self.alarm, self._last_finished):
+            if known:
+                self._known_ids.add(known["id"])
+                self._known_ids.update(e["id"] for e in self.store.events(sos_id=known["id"]))
         fx = Effects(push=True)
         if not self.alarm:
             return fx
@@ -143,7 +173,8 @@ class SosMachine:
         :returns: (a result for the caller, effects).
         """
         press_id = press_id or new_id()
-        if self.store.get_event(press_id) is not None:
+        if press_id in self._known_ids or (self._persist is None
+                                           and self.store.get_event(press_id) is not None):
             return {"press_id": press_id, "duplicate": True, **self.snapshot()}, Effects()
         if self.alarm and self.alarm["state"] in OPEN_STATES:
             return self._press_again(source, press_id)
@@ -162,8 +193,8 @@ class SosMachine:
             fx = self._raise(source=source)
         else:
             # Sent (the care centre must know an alarm was started, even if cancelled).
-            self.store.sos_transition(
-                self.alarm, "sos_countdown", {"seconds": countdown, "test": test},
+            self._save(
+                "sos_countdown", {"seconds": countdown, "test": test},
                 source=source, event_id=press_id, occurred_at=now, sync=True,
             )
             self._countdown_ends = self._mono() + countdown
@@ -175,9 +206,9 @@ class SosMachine:
         self.alarm = {**self.alarm, "presses": (self.alarm["presses"] or 1) + 1}
         raised = self.alarm["state"] != COUNTDOWN
         # Before the alarm is out there is nothing to tell the platform yet.
-        self.store.sos_transition(
-            self.alarm, "sos_pressed_again", {"state": self.alarm["state"],
-                                              "presses": self.alarm["presses"]},
+        self._save(
+            "sos_pressed_again", {"state": self.alarm["state"],
+                                  "presses": self.alarm["presses"]},
             source=source, event_id=press_id, sync=raised,
         )
         fx = Effects(push=True, sync_urgent=raised)
@@ -192,8 +223,7 @@ class SosMachine:
         if self.alarm["state"] != COUNTDOWN:
             return self.resolve(source, reason="cancelled_by_elder")
         self.alarm = {**self.alarm, "state": CANCELLED, "cancelled_at": to_rfc3339(self._now())}
-        self.store.sos_transition(self.alarm, "sos_cancelled", {}, source=source,
-                                  sync=True)  # the platform saw the countdown
+        self._save("sos_cancelled", {}, source=source, sync=True)  # the platform saw the countdown
         self._finish()
         return {"cancelled": True, **self.snapshot()}, Effects(
             push=True, sync_urgent=True, say=[("sos_cancelled", {})], alarm_sound=False)
@@ -207,8 +237,8 @@ class SosMachine:
             return self.cancel(source)
         self.alarm = {**self.alarm, "state": RESOLVED, "resolved_at": to_rfc3339(self._now())}
         # The platform must hear it when the elder ends it; when the platform did, it knows.
-        self.store.sos_transition(
-            self.alarm, "sos_resolved", {"reason": reason, "by": by}, source=source,
+        self._save(
+            "sos_resolved", {"reason": reason, "by": by}, source=source,
             event_id=event_id, sync=source != "platform",
         )
         self._finish()
@@ -224,8 +254,7 @@ class SosMachine:
             return Effects()
         now = self._now()
         self.alarm = {**self.alarm, "state": DELIVERED, "delivered_at": to_rfc3339(now)}
-        self.store.sos_transition(self.alarm, "sos_delivered", {}, source="platform",
-                                  occurred_at=now)
+        self._save("sos_delivered", {}, source="platform", occurred_at=now)
         self._escalate_at = None
         return Effects(push=True, say=[("sos_delivered", {})], alarm_sound=False)
 
@@ -242,9 +271,8 @@ class SosMachine:
         self.alarm = {**self.alarm, "state": ACKNOWLEDGED, "acknowledged_at": to_rfc3339(now),
                       "delivered_at": self.alarm["delivered_at"] or to_rfc3339(now),
                       "responder": responder}
-        self.store.sos_transition(self.alarm, "sos_acknowledged",
-                                  {"responder": responder, "eta": eta}, source="platform",
-                                  event_id=event_id, occurred_at=now)
+        self._save("sos_acknowledged", {"responder": responder, "eta": eta},
+                   source="platform", event_id=event_id, occurred_at=now)
         self._escalate_at = None
         return Effects(push=True, say=[("sos_acknowledged", self._say_params(eta=eta))],
                        alarm_sound=False)
@@ -273,8 +301,8 @@ class SosMachine:
         self.alarm = {**self.alarm, "state": RAISED, "raised_at": to_rfc3339(now)}
         self._countdown_ends = None
         # The raise event's id is the alarm id: the platform's idempotency key for it.
-        self.store.sos_transition(
-            self.alarm, "sos_raised",
+        self._save(
+            "sos_raised",
             {"test": bool(self.alarm["test"]), "source": self.alarm["source"],
              "presses": self.alarm["presses"]},
             source=source, event_id=self.alarm["id"], sync=True, occurred_at=now,
@@ -291,9 +319,8 @@ class SosMachine:
         first = not self.alarm["escalated_at"]
         if first:
             self.alarm = {**self.alarm, "escalated_at": to_rfc3339(self._now())}
-            self.store.sos_transition(self.alarm, "sos_escalated",
-                                      {"after_s": self.config.escalate_after},
-                                      source="hub", sync=True)
+            self._save("sos_escalated", {"after_s": self.config.escalate_after},
+                       source="hub", sync=True)
             log.error("SOS alarm %s not delivered after %d s: escalating locally",
                       self.alarm["id"], self.config.escalate_after)
         self._escalate_at = self._mono() + self.config.escalate_repeat

@@ -15,7 +15,7 @@ import json
 
 from hub.clock import clock_synced, parse_rfc3339, utc_now
 from hub.config import Config
-from hub.store import Store
+from hub.store import Store, damaged_copies
 
 __all__ = ["collect_status", "format_status", "SYNC_STATES"]
 
@@ -105,7 +105,8 @@ def collect_status(store: Store, config: Config, *, sos: dict | None = None,
         "devices": [{"address": d["address"], "kind": d["kind"], "name": d["name"]}
                     for d in store.devices()],
         "clock_synced": clock_synced(),
-        "database": {"path": str(store.path), "schema_version": store.schema_version()},
+        "database": {"path": str(store.path), "schema_version": store.schema_version(),
+                     "damaged_copies": [str(p) for p in damaged_copies(store.path)]},
         "core": core,
     }
 
@@ -161,6 +162,23 @@ def _sync_lines(sync: dict, out: dict) -> list[str]:
     return [f"Sync:       ok — {url}"]
 
 
+def _safety_lines(status: dict) -> list[str]:
+    """Safety mode (a damaged database kept aside) and alarm records not saved yet."""
+    lines = []
+    kept = (status.get("database") or {}).get("damaged_copies") or []
+    if kept:
+        lines.append(f"Database:   SAFETY MODE — the database was damaged and is kept as "
+                     f"{kept[-1]}; the hub runs on a fresh one (alarms work). Earlier "
+                     "readings, devices and settings are in the kept file: call a technician "
+                     "(`hub doctor`).")
+    core = status.get("core") or {}
+    if core.get("alarm_unsaved"):
+        lines.append(f"Storage:    {core['alarm_unsaved']} alarm record(s) NOT SAVED YET "
+                     f"({core.get('storage_error') or 'storage slow'}) — the alarm goes on; "
+                     "free space on the card or replace it")
+    return lines
+
+
 def format_status(status: dict) -> str:
     """Human-readable lines for a technician."""
     sos, out, sync = status["sos"], status["outbox"], status["sync"]
@@ -181,6 +199,7 @@ def format_status(status: dict) -> str:
     core = status.get("core")
     lines.append("Core:       " + (f"running (pid {core['pid']})" if core else
                                    "NOT RUNNING — alarms from the screen cannot be taken"))
+    lines.extend(_safety_lines(status))
     lines.append(f"Outbox:     {out['depth']} waiting ({out['urgent']} urgent), oldest "
                  f"{_age(out['oldest_age_s'])}; {out['dead']} refused by the platform "
                  "(dead letters)")

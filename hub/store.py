@@ -26,12 +26,15 @@ One :class:`Store` is used from one thread at a time (the core gives it a
 dedicated writer thread); other processes open their own.
 """
 
+import collections
+import concurrent.futures
 import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -54,6 +57,7 @@ __all__ = [
     "set_aside_damaged",
     "damaged_copies",
     "writable_problem",
+    "AlarmWriter",
 ]
 
 log = logging.getLogger(__name__)
@@ -690,7 +694,38 @@ class Store:
 
     # -- outbox ----------------------------------------------------------------
 
+    def _may_share(self, table: str, body: dict) -> bool:
+        """The elder's consent (:mod:`hub.care.consent`): a category switched off never leaves."""
+        if table == "events" and str(body.get("type", "")).startswith("sos_"):
+            return True  # no query, no import in the alarm path
+        from hub.care.consent import SETTING_KEY, shares
+
+        try:
+            row = self.db.execute("SELECT value FROM settings WHERE key = ?",
+                                  [SETTING_KEY]).fetchone()
+            consent = json.loads(row[0]) if row else None
+        except (sqlite3.Error, ValueError):
+            consent = "damaged"  # shares() keeps the item on the hub and logs why
+        return shares(consent, table, body)
+
+    def withhold_pending(self) -> int:
+        """Drop queued items the current consent no longer shares (they stay in their tables).
+
+        :returns: how many outbox rows were dropped.
+        """
+        with self._tx():
+            rows = self.db.execute("SELECT seq, item_table, body FROM outbox").fetchall()
+            gone = [seq for seq, table, body in rows
+                    if not self._may_share(table, json.loads(body))]
+            for start in range(0, len(gone), 500):
+                chunk = gone[start:start + 500]
+                self.db.execute(f"DELETE FROM outbox WHERE seq IN ({','.join('?' * len(chunk))})",
+                                chunk)
+        return len(gone)
+
     def _enqueue(self, table: str, item_id: str, priority: int, body: dict):
+        if not self._may_share(table, body):
+            return
         self.db.execute(
             "INSERT OR IGNORE INTO outbox (id, item_table, priority, body, created_at) "
             "VALUES (?,?,?,?,?)",
@@ -931,3 +966,128 @@ class Store:
         if readings or events:
             log.info("pruned %d delivered readings and %d delivered events", readings, events)
         return {"readings": readings, "events": events}
+
+
+class AlarmWriter:
+    """A thread with its own :class:`Store` connection that writes alarm facts in order,
+    retrying each until it lands.
+
+    The core gives every SOS transition to this writer and carries out the local alarm
+    (speech, tone, screen) at once, so a stalled SD card or a full disk delays the
+    *record* of an alarm, never the alarm itself. Jobs run strictly in the order they
+    were submitted; a job that fails (disk full, database locked, I/O error) is retried
+    with backoff, never skipped, so nothing later overtakes it. Every write carries the
+    ids fixed when the fact was born, so a retry is harmless.
+
+    :param open_store: makes this writer's connection (called in its thread).
+    :param on_written: called in the writer thread with each job's label after it lands.
+    """
+
+    def __init__(self, open_store: Callable[[], "Store"], *,
+                 on_written: Callable[[str, object], None] | None = None):
+        self._open_store = open_store
+        self._on_written = on_written
+        self._cond = threading.Condition()
+        self._jobs: collections.deque = collections.deque()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.store: Store | None = None
+        self.failing_since: float | None = None  # monotonic time the head job began failing
+        self.last_error: str | None = None
+
+    def start(self, timeout: float = 30.0):
+        """Start the thread and wait until its connection is open.
+
+        :raises StoreError: the connection could not be opened.
+        """
+        opened = concurrent.futures.Future()
+        self._thread = threading.Thread(target=self._run, args=(opened,), name="alarm-writer",
+                                        daemon=True)
+        self._thread.start()
+        opened.result(timeout)
+
+    def submit(self, fn: Callable[["Store"], object], *, label: str = "write",
+               meta: object = None) -> concurrent.futures.Future:
+        """Queue ``fn(store)``; the future resolves once it has committed."""
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        with self._cond:
+            if self._stopping:
+                fut.set_exception(StoreError("the alarm writer has stopped"))
+                return fut
+            self._jobs.append((fn, label, meta, fut))
+            self._cond.notify()
+        return fut
+
+    def pending(self) -> int:
+        """Jobs not yet committed (including one being retried)."""
+        with self._cond:
+            return len(self._jobs)
+
+    def stop(self, timeout: float = 5.0) -> int:
+        """Finish the queued jobs (at most ``timeout`` seconds), then close.
+
+        :returns: how many jobs could not be written (they are lost: the caller logs it).
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._jobs and time.monotonic() < deadline:
+                self._cond.wait(0.05)
+            self._stopping = True
+            left = len(self._jobs)
+            self._cond.notify_all()
+        if self._thread:
+            self._thread.join(max(0.5, deadline - time.monotonic()))
+        return left
+
+    def _run(self, opened: concurrent.futures.Future):
+        try:
+            self.store = self._open_store()
+        except BaseException as exc:
+            opened.set_exception(exc)
+            return
+        opened.set_result(None)
+        delay, last_log = 0.05, 0.0
+        try:
+            while True:
+                with self._cond:
+                    while not self._jobs and not self._stopping:
+                        self._cond.wait()
+                    if self._stopping:
+                        for *_, fut in self._jobs:
+                            if not fut.done():
+                                fut.set_exception(StoreError("not written: the core stopped"))
+                        self._jobs.clear()
+                        return
+                    fn, label, meta, fut = self._jobs[0]
+                try:
+                    result = fn(self.store)
+                except Exception as exc:  # noqa: BLE001 — every failure is retried
+                    now = time.monotonic()
+                    if self.failing_since is None:
+                        self.failing_since = now
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    if now - last_log > 30 or delay == 0.05:
+                        last_log = now
+                        log.error("could not save %s yet (%s); the alarm goes on and the "
+                                  "write is retried until the storage lets it in", label,
+                                  self.last_error)
+                    with self._cond:
+                        self._cond.wait(delay)  # stop() can cut the wait short
+                    delay = min(delay * 2, 1.0)
+                    continue
+                if self.failing_since is not None:
+                    log.warning("saved %s after %.1f s of storage trouble", label,
+                                time.monotonic() - self.failing_since)
+                self.failing_since, self.last_error, delay = None, None, 0.05
+                with self._cond:
+                    self._jobs.popleft()
+                    self._cond.notify_all()
+                fut.set_result(result)
+                if self._on_written:
+                    try:
+                        self._on_written(label, meta)
+                    except Exception:  # noqa: BLE001
+                        log.exception("after saving %s", label)
+        finally:
+            with contextlib.suppress(Exception):
+                self.store.close()

@@ -23,7 +23,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
-REPO="$(cd "$HERE/.." && pwd)"
+REPO="${HUB_REPO:-$(cd "$HERE/.." && pwd)}"
 SUITE=bookworm
 MIRROR="${HUB_IMAGE_MIRROR:-http://deb.debian.org/debian}"
 WORK="$REPO/build/image"
@@ -109,11 +109,22 @@ trap cleanup EXIT
 BASE_PACKAGES="systemd-sysv,dbus,libpam-systemd,udev,kmod,iproute2,ca-certificates,tzdata,\
 python3,python3-venv,systemd-timesyncd,locales,e2fsprogs"
 stage_rootfs() {
-  local key tarball
+  local key tarball rootfs_tar
   key=$(printf '%s %s %s' "$SUITE" "$MIRROR" "$BASE_PACKAGES" | sha256sum | cut -c1-12)
   tarball="$CACHE/debootstrap-$SUITE-arm64-$key.tgz"
+  rootfs_tar="$CACHE/rootfs-$SUITE-arm64-$key.tar"
   cleanup
   rm -rf "$ROOT"
+  # debootstrap's second stage runs every package script under qemu (4-12 min): its result
+  # is cached too, per package list; HUB_IMAGE_FRESH=1 ignores the cache (--force rootfs
+  # with it for a release build).
+  if [ -s "$rootfs_tar" ] && [ "${HUB_IMAGE_FRESH:-0}" != 1 ]; then
+    mkdir -p "$ROOT"
+    tar --numeric-owner -xpf "$rootfs_tar" -C "$ROOT"
+    log "root file system from cache $rootfs_tar (HUB_IMAGE_FRESH=1 to debootstrap again)"
+    chroot_mounts
+    return
+  fi
   if [ ! -s "$tarball" ]; then
     log "downloading the base packages once into $tarball"
     debootstrap --arch=arm64 --variant=minbase --components=main,non-free-firmware \
@@ -141,7 +152,10 @@ EOF
   sed -i 's/^# *\(en_US.UTF-8\)/\1/; s/^# *\(ko_KR.UTF-8\)/\1/; s/^# *\(zh_CN.UTF-8\)/\1/' "$ROOT/etc/locale.gen"
   chroot_mounts
   in_root locale-gen >/dev/null
-  log "$(du -sh "$ROOT" | cut -f1) root file system"
+  cleanup
+  tar --numeric-owner -cpf "$rootfs_tar.part" -C "$ROOT" . && mv "$rootfs_tar.part" "$rootfs_tar"
+  chroot_mounts
+  log "$(du -sxh "$ROOT" 2>/dev/null | cut -f1) root file system"
 }
 
 # -- stage: packages -------------------------------------------------------------------
@@ -158,7 +172,7 @@ stage_packages() {
   in_root apt-get install -y -qq "${PI_PACKAGES[@]}" >"$WORK/packages.log" 2>&1 \
     || { tail -30 "$WORK/packages.log"; exit 1; }
   in_root apt-get clean
-  log "$(du -sh "$ROOT" | cut -f1) root file system"
+  log "$(du -sxh "$ROOT" 2>/dev/null | cut -f1) root file system"
 }
 
 # -- stage: kernel ---------------------------------------------------------------------
@@ -239,9 +253,9 @@ stage_hub() {
     "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$LANGUAGES" "$READ_ONLY" > "$ROOT/opt/hub/BUILD-INFO"
 
   # Units, journald limits, and enable them.
-  install -m 0644 "$REPO"/systemd/hub-*.service "$ROOT/etc/systemd/system/"
+  install -m 0644 "$src"/systemd/hub-*.service "$ROOT/etc/systemd/system/"
   mkdir -p "$ROOT/etc/systemd/journald.conf.d"
-  install -m 0644 "$REPO/systemd/journald-hub.conf" "$ROOT/etc/systemd/journald.conf.d/hub.conf"
+  install -m 0644 "$src/systemd/journald-hub.conf" "$ROOT/etc/systemd/journald.conf.d/hub.conf"
   in_root systemctl enable hub-core.service hub-kiosk.service hub-voice.service \
     hub-firstboot.service >/dev/null 2>&1
   in_root systemctl set-default graphical.target >/dev/null 2>&1

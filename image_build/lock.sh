@@ -29,8 +29,6 @@ print("# Pinned Python dependencies of the hub on the image (linux aarch64, CPyt
       "# Regenerate: image_build/lock.sh (after changing setup.cfg's install_requires or [kiosk]).\n")
 for i in sorted(r["install"], key=lambda i: i["metadata"]["name"].lower()):
     name, ver = i["metadata"]["name"], i["metadata"]["version"]
-    if name.lower() == "setuptools":
-        continue
     print(f"{name}=={ver} \\\n    --hash=sha256:{i['download_info']['archive_info']['hashes']['sha256']}")
 PY
 echo "wrote $HERE/requirements-image.lock"
