@@ -94,7 +94,7 @@ def main():
           f"python={platform.python_version()} {platform.platform()}")
     with tempfile.TemporaryDirectory() as d:
         idle, lat, api_lat = bench_sos(Path(d))
-    print(f"SOS press -> durable (API round trip, raise with fsync), n={len(lat)}: "
+    print(f"SOS press -> durable (API round trip, countdown written with fsync), n={len(lat)}: "
           f"median {statistics.median(lat):.2f} ms, p99 {pct(lat, 99):.2f} ms")
     print(f"reading via API (one per request, fsync each), n={len(api_lat)}: "
           f"median {statistics.median(api_lat):.2f} ms, p99 {pct(api_lat, 99):.2f} ms "

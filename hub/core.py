@@ -68,6 +68,10 @@ _ADMIN_EXTRA = 8
 FD_RESERVE = 64
 # Wrong setup PINs before sync.enroll refuses PINs for a while (doubling, up to an hour).
 _PIN_TRIES = 5
+# Commands that only read: on SIGTERM their answers are dropped, not waited for.
+_READ_ONLY = frozenset({"hello", "ping", "subscribe", "sos.state", "readings.latest",
+                        "readings.list", "inbox.list", "settings.get", "status", "doctor",
+                        "gpio.status", "devices.list", "devices.scan", "reminder.list"})
 
 
 class _Forbidden(Exception):
@@ -110,6 +114,8 @@ class _Client:
         self.topics: set[str] = set()
         self.pending = 0  # bytes queued and not yet taken by the kernel
         self.closing = False
+        self.task: asyncio.Task | None = None  # the task serving this connection
+        self.current: str | None = None  # the command being answered now
         self._lines: collections.deque[bytes] = collections.deque()
         self._more = asyncio.Event()
         self._room = asyncio.Event()
@@ -287,8 +293,12 @@ class Core:
         if self._server:
             self._server.close()
         # Abort, not close: close() waits to flush, for ever for a client that never reads.
+        # A read being answered is dropped too (its queued database work with it); a write
+        # under way finishes below, so an acknowledged fact is never lost.
         for client in list(self._clients):
             client.abort()
+            if client.current in _READ_ONLY and client.task:
+                client.task.cancel()
         # Short tasks already under way (a sensor's event being recorded, a request
         # being answered) finish first: a fact sensed before SIGTERM is not lost.
         current = asyncio.current_task()
@@ -690,6 +700,7 @@ class Core:
                 writer.close()  # one short line: it goes out at once, the socket closes
             return
         client = _Client(writer, pid, uid, gid)
+        client.task = asyncio.current_task()
         self._clients.add(client)
         sender = asyncio.create_task(client.send_loop())
         try:
@@ -703,6 +714,7 @@ class Core:
                 if not line:
                     break
                 reply = await self._handle_line(client, line)
+                client.current = None
                 if not await client.reply(self._encode_reply(reply)):
                     break
         except (ConnectionError, OSError):
@@ -740,6 +752,7 @@ class Core:
         except BadRequest as exc:
             return {"id": None, "ok": False, "code": "bad_request", "error": str(exc)}
         req_id, cmd, args = msg["id"], msg["cmd"], msg["args"]
+        client.current = cmd
         handler = getattr(self, "_cmd_" + cmd.replace(".", "_"), None)
         if cmd in self._extra_commands:
             extra = self._extra_commands[cmd][0]

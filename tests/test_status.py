@@ -71,6 +71,11 @@ def check(text: str, expected: list[str]):
         assert re.fullmatch(pattern, line), f"\n{line!r}\n does not match\n{pattern!r}"
 
 
+def by_label(text: str) -> dict[str, str]:
+    """The lines of `hub status` by their label ("Sync", "Last error"...)."""
+    return {ln.split(":", 1)[0]: ln for ln in text.splitlines() if not ln.startswith(" ")}
+
+
 def tail(last_sync: str = "never", last_error: str = "none") -> list[str]:
     return [f"Last sync:  {last_sync}", f"Last error: {last_error}",
             "Devices:    none paired", re.escape(f"Clock:      {CLOCK}")]
@@ -228,6 +233,7 @@ def test_hub_status_through_a_real_core_after_a_sync_error_and_when_stopped(core
                                                                     "sos_cancelled"},
                  timeout=10, what="countdown and cancel at the platform")
         assert receiver.events(type="sos_countdown")[0]["id"] == press["press_id"]
+        wait_for(lambda: c.request("status")["outbox"]["depth"] == 0, what="hub knows")
         receiver.set_faults(offline=True)
         c.request("sos.press", source="touch")  # raised after its 3 s countdown
         wait_for(lambda: c.request("status")["sync"]["state"] == "offline", timeout=15,
@@ -236,19 +242,20 @@ def test_hub_status_through_a_real_core_after_a_sync_error_and_when_stopped(core
                  what="raised")
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert lines[0].startswith("SOS:        RAISED")
-    assert re.fullmatch(r"Core:       running \(pid \d+\)", lines[1])
-    assert lines[2].startswith("Outbox:     2 waiting (2 urgent)")  # countdown and raise
-    assert lines[3].startswith(f"Sync:       OFFLINE — cannot reach {receiver.url}")
-    assert lines[5].startswith("Last sync:  20") and lines[6].startswith("Last error: cannot")
+    line = by_label(result.output)
+    assert line["SOS"].startswith("SOS:        RAISED")
+    assert re.fullmatch(r"Core:       running \(pid \d+\)", line["Core"])
+    assert line["Outbox"].startswith("Outbox:     2 waiting (2 urgent)")  # countdown and raise
+    assert line["Sync"].startswith(f"Sync:       OFFLINE — cannot reach {receiver.url}")
+    assert line["Last sync"].startswith("Last sync:  20")
+    assert line["Last error"].startswith("Last error: cannot reach")
     data = json.loads(CliRunner().invoke(cli, args + ["--json"]).output)
     assert data["sync"]["sos_pending"] is True and data["sync"]["state"] == "offline"
     core.terminate()
-    out = CliRunner().invoke(cli, args).output.splitlines()
-    assert out[1] == "Core:       NOT RUNNING — alarms from the screen cannot be taken"
-    assert out[3] == (f"Sync:       STOPPED — the core is not running, nothing is sent to "
-                      f"{receiver.url} (last known: offline)")
+    line = by_label(CliRunner().invoke(cli, args).output)
+    assert line["Core"] == "Core:       NOT RUNNING — alarms from the screen cannot be taken"
+    assert line["Sync"] == (f"Sync:       STOPPED — the core is not running, nothing is sent "
+                            f"to {receiver.url} (last known: offline)")
 
 
 @pytest.mark.slow

@@ -53,7 +53,8 @@ from hub.sync.client import (AuthError, PlatformClient, RejectedError, Result,
                              TransientError)
 
 __all__ = ["Pending", "SendReport", "Transport", "HubTransport", "HedgedTransport",
-           "OutboxSender", "prepare", "batches", "sos_due", "refused_sos", "revive_dead_sos"]
+           "OutboxSender", "prepare", "batches", "sos_due", "refused_sos", "revive_dead_sos",
+           "sos_refused_words"]
 
 log = logging.getLogger(__name__)
 
@@ -420,14 +421,18 @@ class OutboxSender:
         minimal["id"] = item_id
         wait = full_jitter(attempts, base=SOS_REFUSED_RETRY_BASE, cap=SOS_REFUSED_RETRY_CAP,
                            rng=self._rng)
-        text = f"the platform refused this SOS: {reason}"[:500]
-        with self.store._tx():  # one transaction: never a refused row without its retry
+        text = sos_refused_words(reason)
+        # One transaction: never a refused row without its retry time, nor without the
+        # "last error" that `hub status` shows beside it.
+        with self.store._tx():
             self.store.db.execute(
                 "UPDATE outbox SET body = ?, dead_reason = ?, last_error = ?, "
                 "attempts = attempts + 1, last_attempt_at = ?, next_attempt_at = ? "
                 "WHERE id = ? AND dead = 0",
                 [protocol.encode(minimal).decode(), reason[:500], text, to_rfc3339(now),
                  to_rfc3339(now + dt.timedelta(seconds=wait)), item_id])
+            self.store.set_runtime("sync.last_error",
+                                   json.dumps({"at": to_rfc3339(now), "error": text}))
         report.refused.append((item_id, reason))
         log.error("the platform REFUSED SOS event %s (%s); resending it in minimal form in "
                   "%.1f s and for as long as it takes", item_id, reason[:200], wait)
@@ -436,6 +441,12 @@ class OutboxSender:
                 self.on_sos_refused(item_id, body, reason)
             except Exception:
                 log.exception("on_sos_refused callback failed for %s", item_id)
+
+
+def sos_refused_words(reason: str) -> str:
+    """What ``hub status`` says about a refused SOS (the platform's reason, cut short)."""
+    return (f"the care platform REFUSED an SOS alarm ({reason[:200]}); resending it in "
+            "minimal form until it is taken")
 
 
 def sos_due(store, limit: int, *, now: dt.datetime | None = None) -> list[dict]:

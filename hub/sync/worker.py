@@ -64,7 +64,7 @@ from hub.sync.client import AuthError, PlatformClient, TransientError, check_url
 from hub.sync.enroll import Credentials, hub_serial, read_credentials
 from hub.sync.inbox import poll_inbox
 from hub.sync.outbox import (HedgedTransport, HubTransport, OutboxSender, SendReport,
-                             revive_dead_sos, sos_due)
+                             revive_dead_sos, sos_due, sos_refused_words)
 
 __all__ = ["SyncWorker", "STATES"]
 
@@ -494,9 +494,7 @@ class SyncWorker:
             if report.delivered:
                 log.info("delivered %d SOS event(s)", len(report.delivered))
             if report.refused:
-                self._set_state("error", f"the care platform REFUSED an SOS alarm "
-                                f"({report.refused[0][1][:200]}); resending it in minimal "
-                                "form until it is taken", error=True)
+                self._set_state("error", sos_refused_words(report.refused[0][1]), error=True)
             if report.error is None:
                 if not report.refused:
                     self._succeeded("urgent")
