@@ -165,3 +165,20 @@ def test_a_413_with_a_size_limit_is_rebatched_once_and_remembered(tmp_path, work
         st.close()
     finally:
         rx.close()
+
+
+def test_a_revoked_token_keeps_being_probed(config, store, receiver, workers, monkeypatch):
+    import hub.sync.worker as worker_module
+
+    monkeypatch.setattr(worker_module, "UNAUTHORIZED_RECHECK", 0.5)
+    hub_id = read_credentials(config.token_path).hub_id
+    receiver.revoke(hub_id)
+    readings = add_readings(store, 5)
+    w = workers(config)
+    wait_for(lambda: w.status()["state"] == "unauthorized", what="token refused")
+    with receiver.platform.lock:  # the platform's operators undo their mistake
+        receiver.platform.conn.execute("UPDATE hubs SET revoked = 0 WHERE hub_id = ?", [hub_id])
+    wait_for(lambda: store.outbox_stats()["depth"] == 0, timeout=10,
+             what="drained after a probe, with the same token")
+    assert set(readings) <= set(receiver.event_ids())
+    wait_for(lambda: w.status()["state"] == "ok", what="ok again")
