@@ -47,7 +47,8 @@ def configure_kivy(config: Config, *, fullscreen: bool | None = None, size=None)
     KivyConfig.set("graphics", "resizable", "0" if full else "1")
     KivyConfig.set("graphics", "show_cursor", "0" if full else "1")
     KivyConfig.set("kivy", "exit_on_escape", "0")      # no way out for the elder
-    KivyConfig.set("kivy", "keyboard_mode", "systemanddock")  # on-screen keyboard in Setup
+    # No docked on-screen keyboard: Setup has its own large one (hub/ui/keyboard.py).
+    KivyConfig.set("kivy", "keyboard_mode", "system")
     KivyConfig.set("input", "mouse", "mouse,disable_multitouch")  # no red multitouch dots
 
 
@@ -87,6 +88,7 @@ class KioskApp(App):
     :param config: the hub's validated configuration.
     :param connect: connect to the core (False for screenshots and layout checks).
     :param now: the local wall clock, injectable.
+    :param state_path: the kiosk's own state file (:mod:`hub.ui.kiosk_state`).
     """
 
     title = "Home hub"
@@ -122,9 +124,13 @@ class KioskApp(App):
     status_text = StringProperty("")
 
     def __init__(self, config: Config, *, connect: bool = True,
-                 now: Callable[[], dt.datetime] | None = None, **kw):
+                 now: Callable[[], dt.datetime] | None = None, state_path=None, **kw):
         super().__init__(**kw)
+        from hub.ui.kiosk_state import KioskState
+
         self.cfg = config
+        #: What outlives a kiosk restart (the PIN lockout): hub.ui.kiosk_state.
+        self.kiosk_state = KioskState(state_path)
         self._connect = connect
         #: No core and no side effects (screenshots, layout checks): see hub.ui.stage.
         self.staged = not connect
@@ -134,6 +140,8 @@ class KioskApp(App):
         self.nav = "home"           # where the elder/family is, when nothing overrides it
         self.history: list[str] = []
         self.prompt: dict | None = None
+        #: Questions the core still waits on (ids), also those put off with "Ask me later".
+        self.open_prompts: set = set()
         self.confirming_safe = False
         self._countdown_end: float | None = None
         self._pending_press: str | None = None
@@ -143,6 +151,7 @@ class KioskApp(App):
         #: Since when the core has been out of reach (monotonic); see StartingScreen.
         self.core_away_since = time.monotonic()
         self._caption_ev = None
+        self._caption_lines: list[str] = []
         self._notice_ev = None
         self._status_trigger = None
         self.set_language(config.hub.language)
@@ -158,11 +167,13 @@ class KioskApp(App):
 
         self.fonts = fonts.register_fonts()
         self.font_name = self.fonts.get(self.lang, "Roboto")
-        from hub.ui import (diagnostics, health, home, messages, pin, prompt, setup,
-                            setup_devices, setup_network, sos, starting, widgets)
+        from hub.ui import (diagnostics, health, home, keyboard, messages, pin, prompt,
+                            setup, setup_devices, setup_network, sos, starting, widgets)
 
         modules = (starting, home, sos, health, messages, prompt, pin, setup, setup_devices,
-                   setup_network, diagnostics)
+                   setup_network, diagnostics, keyboard)
+        from hub.ui import care_consent, care_family, care_reminders, care_services, care_setup
+        modules += (care_services, care_family, care_setup, care_reminders, care_consent)
         # Layouts: the shared widgets first, then one .kv per screen module, then the window.
         for module in (widgets, *modules):
             load_kv(module.__file__)
@@ -244,9 +255,10 @@ class KioskApp(App):
         self.u = self.scale
         f = self.scale * self.text_factor
         for key, px in theme.FONT.items():
-            # Text size grows sentences (body text). Buttons, titles, numbers and the
-            # clock are already big; growing them would no longer fit the 7" screen.
-            grow = f if key == "body" else self.scale
+            # A larger text size grows sentences, titles and the SOS words; button labels,
+            # numbers and the clock are already ≥ 40 px and keep their size. Nothing ever
+            # gets smaller: the layouts re-flow instead (theme.GROWS, audit checks it).
+            grow = f if key in theme.GROWS else self.scale
             setattr(self, "fs_" + key, round(px * grow, 1))
 
     def set_language(self, lang: str):
@@ -347,7 +359,8 @@ class KioskApp(App):
         elif self._connect and not self.connected:
             want = "starting"
         elif self.prompt and self.prompt.get("open", True):
-            want = "prompt"
+            # A rating (five faces) has its own screen: hub/ui/care_services.py.
+            want = "care_rating" if self.prompt.get("kind") == "service_rating" else "prompt"
         else:
             want = self.nav
         if self.sm.current != want:
@@ -428,6 +441,9 @@ class KioskApp(App):
 
     def _push_inbox(self, message: dict):
         self._ask_unread()
+        hook = getattr(self.sm.current_screen, "on_inbox", None)  # e.g. My requests
+        if hook:
+            hook(message)
         screen = self.screen("messages")
         if self.sm.current == "messages":
             screen.refresh()
@@ -441,12 +457,33 @@ class KioskApp(App):
         text = (data.get("text") or "").strip()
         if not text:
             return
-        self.caption = text
+        self.show_caption(text)
+
+    def show_caption(self, text: str):
+        """Show what the hub says as a one-line caption that follows the speech, line by
+        line (like film subtitles), so the bar stays one line high: the screen below it
+        gives up that line and re-flows (app.kv), nothing is covered."""
+        from hub.ui.linebreak import wrap_lines
+        from hub.ui.widgets import _core_label
+
         if self._caption_ev:
             self._caption_ev.cancel()
-        # Keep the caption about as long as it takes to say it (≈ 12 letters a second).
-        seconds = max(4.0, min(20.0, len(text) / 12.0 + 2.0))
-        self._caption_ev = Clock.schedule_once(lambda _dt: setattr(self, "caption", ""), seconds)
+        bar = self.root.ids.caption if self.root else None
+        width = (bar.width if bar and bar.width > 100 else 800 * self.u) - 34 * self.u
+        lbl = _core_label("", self.fs_body, self.font_name)
+        lines = wrap_lines(text, width, lambda s: lbl.get_extents(s)[0]) or [text]
+        self._caption_lines = [ln for ln in lines if ln.strip()]
+        self._next_caption_line()
+
+    def _next_caption_line(self, *_a):
+        if not self._caption_lines:
+            self.caption = ""
+            return
+        line = self._caption_lines.pop(0)
+        self.caption = line
+        # About as long as it takes to say it (≈ 12 letters a second, 2.5 s at least).
+        seconds = max(2.5, len(line) / 12.0 + 0.8)
+        self._caption_ev = Clock.schedule_once(self._next_caption_line, seconds)
 
     def _push_settings(self, data: dict):
         self._apply_settings(data)
@@ -454,9 +491,12 @@ class KioskApp(App):
     def _push_prompt(self, data: dict):
         if data.get("open", True) and data.get("question"):
             self.prompt = dict(data)
+            self.open_prompts.add(data.get("id"))
             self.screen("prompt").show(self.prompt)
-        elif self.prompt and data.get("id") == self.prompt.get("id"):
-            self.prompt = None
+        else:
+            self.open_prompts.discard(data.get("id"))
+            if self.prompt and data.get("id") == self.prompt.get("id"):
+                self.prompt = None
         self.route()
 
     def _apply_settings(self, settings: dict):

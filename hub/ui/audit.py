@@ -84,6 +84,7 @@ def _blend(fg, bg):
 
 
 def _name(w) -> str:
+    w = getattr(w, "__ref__", None) and w.__ref__() or w  # an ids entry is a weak proxy
     text = getattr(w, "text", "") or getattr(w, "hint_text", "")
     text = " ".join(str(text).split())
     return f"{type(w).__name__}({text[:40]!r})"

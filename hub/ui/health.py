@@ -1,17 +1,19 @@
 """My health: the latest reading of each kind, and a chart of one kind over 7 or 30 days.
 
 Numbers are big, with their unit, the time in words and a status in colour *and*
-words (:mod:`hub.ui.vitals`). Two cards per page (they must stay readable on the 7"
-screen); Next/Previous show the others. The chart is drawn with Kivy graphics
+words (:mod:`hub.ui.vitals`). Readings out of range come first, and the screen always
+opens on its first page. Two cards per page — one, laid out across, when the room is
+short (largest text, the speech caption); Next/Previous show the others, "page 2 of 3". The chart is drawn with Kivy graphics
 (:class:`hub.ui.widgets.Chart`) with the normal range shaded.
 """
 
 import datetime as dt
 
+from kivy.clock import Clock
 from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, \
     StringProperty
 from kivy.uix.behaviors import ButtonBehavior
-from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
 
 from hub.ui import theme, vitals
 from hub.ui.i18n import _
@@ -21,6 +23,8 @@ from hub.ui.words import local, parse_utc, weekday_short, when_words
 __all__ = ["HealthScreen", "HealthDetailScreen", "HealthCard", "SCREENS", "CARDS_PER_PAGE"]
 
 CARDS_PER_PAGE = 2
+#: Which statuses come first on My health.
+URGENCY = {"very_low": 0, "very_high": 0, "low": 1, "high": 1, "unknown": 2, "normal": 3}
 
 
 def _card_fields(reading: dict, now: dt.datetime) -> dict:
@@ -38,7 +42,26 @@ def _card_fields(reading: dict, now: dt.datetime) -> dict:
     }
 
 
-class HealthCard(ButtonBehavior, BoxLayout):
+#: What each chart line is called in the legend.
+LINE_NAMES = {"systolic": lambda: _("upper number"),
+              "diastolic": lambda: _("lower number")}
+
+
+def chart_legend(kind: str, keys: list[str], days: int) -> str:
+    """The chart's legend as Kivy markup: "━ upper number (systolic)" in the first line's
+    colour, "━ lower number (diastolic)" in the second's, then the period and what the
+    green band means. One line needs no name: the kind's own name is shown."""
+    colours = (theme.COLOURS["chart_line"], theme.COLOURS["chart_line_2"])
+    period = _("last 7 days") if days <= 7 else _("last 30 days")
+    if len(keys) > 1:
+        parts = [f"[color={colours[i % 2].lstrip('#')}][b]━ {LINE_NAMES[k]() if k in LINE_NAMES else k}[/b][/color]"
+                 for i, k in enumerate(keys)]
+    else:
+        parts = [f"[b]{vitals.kind_name(kind)}[/b]"]
+    return "  ".join(parts) + "  " + period + "; " + _("green: normal range")
+
+
+class HealthCard(ButtonBehavior, GridLayout):
     """One kind's latest reading; pressing it opens the chart."""
 
     kind = StringProperty("")
@@ -50,6 +73,8 @@ class HealthCard(ButtonBehavior, BoxLayout):
     status_fg = ListProperty(theme.rgba(theme.COLOURS["text"]))
     when = StringProperty("")
     bg_color = ListProperty(theme.rgba(theme.COLOURS["card"]))
+    #: One card a page, laid out across (name and number left, status and time right).
+    wide = BooleanProperty(False)
 
 
 class HealthScreen(HubScreen):
@@ -59,6 +84,7 @@ class HealthScreen(HubScreen):
     page = NumericProperty(0)
     pages = NumericProperty(1)
     empty = BooleanProperty(True)
+    wide = BooleanProperty(False)
 
     def refresh(self):
         self.app.call("readings.latest", self.set_latest,
@@ -81,23 +107,44 @@ class HealthScreen(HubScreen):
         self.rebuild()
 
     def kinds(self) -> list[str]:
+        """Kinds in the order shown: readings that need attention first ("Very low —
+        call your doctor" before "A little high" before normal), then the usual order."""
         known = [k for k in vitals.KINDS if k in self.latest]
-        return known + sorted(k for k in self.latest if k not in vitals.KINDS)
+        order = known + sorted(k for k in self.latest if k not in vitals.KINDS)
+        return sorted(order, key=lambda k: (URGENCY.get(
+            vitals.classify(self.latest[k]).key, 3), order.index(k)))
+
+    def on_pre_enter(self, *_a):
+        self.page = 0  # always open on the first page: the readings that matter most
+        super().on_pre_enter()
+
+    def per_page(self) -> int:
+        """Two cards a page; one (laid out across) when the room is short."""
+        app = self.app
+        room = self.ids.cards.height
+        # name + big number + status + time, each at its size, plus padding
+        need = (app.fs_button + app.fs_number + 2 * app.fs_body) * 1.45 + app.u * 40
+        return CARDS_PER_PAGE if room <= 1 or room >= need else 1
+
+    def on_size(self, *_a):
+        Clock.schedule_once(self.rebuild, 0)
 
     def rebuild(self, *_a):
         box = self.ids.cards
         box.clear_widgets()
         kinds = self.kinds()
         self.empty = not kinds
-        self.pages = max(1, -(-len(kinds) // CARDS_PER_PAGE))
+        per = self.per_page()
+        self.wide = per == 1
+        self.pages = max(1, -(-len(kinds) // per))
         self.page = min(self.page, self.pages - 1)
         if not kinds:
             box.add_widget(Body(text=_("No measurements yet. When you use your blood pressure "
                                        "monitor or scale, the results appear here.")))
             return
         now = self.app.now()
-        for kind in kinds[self.page * CARDS_PER_PAGE:(self.page + 1) * CARDS_PER_PAGE]:
-            card = HealthCard(**_card_fields(self.latest[kind], now))
+        for kind in kinds[self.page * per:(self.page + 1) * per]:
+            card = HealthCard(wide=self.wide, **_card_fields(self.latest[kind], now))
             card.bind(on_release=lambda c: self.open(c.kind))
             box.add_widget(card)
 
@@ -108,7 +155,8 @@ class HealthScreen(HubScreen):
         self.app.go("health_detail")
 
     def turn(self, step: int):
-        self.page = (self.page + step) % self.pages
+        """Next / Previous page (they stop at the ends; no wrapping round)."""
+        self.page = max(0, min(self.pages - 1, self.page + step))
         self.rebuild()
 
     def spoken_text(self):
@@ -127,6 +175,8 @@ class HealthDetailScreen(HubScreen):
     days = NumericProperty(7)
     fields = DictProperty({})
     readings = ListProperty([])
+    #: Kivy markup: each line's name in the line's colour, then the green band.
+    legend = StringProperty("")
 
     def refresh(self):
         if not self.kind:
@@ -184,6 +234,7 @@ class HealthDetailScreen(HubScreen):
             text = (weekday_short(day) if self.days <= 7 else
                     _("{day}/{month}").format(day=day.day, month=day.month))
             labels.append((noon, text))
+        self.legend = chart_legend(self.kind, list(vitals.series(self.readings)), self.days)
         chart.start, chart.end = start, end
         chart.bands = bands
         chart.lines = lines

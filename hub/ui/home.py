@@ -6,6 +6,10 @@ Buttons (DESIGN.md: at most six choices): Help (SOS), I'm OK, My health, Message
 them once Read aloud moves to the voice process or Setup moves behind a PIN tile.
 """
 
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, NumericProperty
+
+from hub.ui import theme
 from hub.ui.i18n import _, ngettext
 from hub.ui.words import sentences
 from hub.ui.widgets import HubScreen
@@ -20,8 +24,73 @@ def messages_label(unread: int) -> str:
     return _("Messages") + "\n" + ngettext("{n} new", "{n} new", unread).format(n=unread)
 
 
+#: The buttons beside Help, in order; in a short room they come three a page with More.
+PAGES = (("ok", "health", "more"), ("messages", "setup", "more"))
+
+
 class HomeScreen(HubScreen):
-    """The screen the elder sees all day."""
+    """The screen the elder sees all day.
+
+    When the room below the clock is too short for two rows of two-line labels
+    (largest text size, or while the speech caption takes a line), the buttons re-flow
+    into one row: Help, then three a page, the third being More / Back — so every
+    button stays ≥ 100 px and every label fits, and no text is made smaller.
+    """
+
+    compact = BooleanProperty(False)
+    page = NumericProperty(0)
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self._arrange_trigger = Clock.create_trigger(self.arrange, 0)
+        from kivy.app import App
+
+        app = App.get_running_app()
+        if app is not None:
+            app.bind(fs_button=self._arrange_trigger, fs_title=self._arrange_trigger,
+                     fs_body=self._arrange_trigger, caption=self._arrange_trigger)
+
+    def on_pre_enter(self, *_a):
+        self.page = 0
+        self.arrange()
+        super().on_pre_enter()
+
+    def arrange_later(self, *_a):
+        """Re-arrange on the next frame (the rows' room is known once laid out)."""
+        trigger = getattr(self, "_arrange_trigger", None)
+        if trigger:
+            trigger()
+
+    def row_room(self) -> float:
+        """Height the button rows have (what the header and status line leave)."""
+        box = self.ids.buttons
+        return box.height if self.height >= 10 else 1000.0
+
+    def arrange(self, *_a):
+        """Normal 2×2 grid, or one row of three a page (see the class docstring)."""
+        app = self.app
+        if app is None or "grid" not in self.ids:
+            return
+        # Two lines of a button label, its padding, and the gap between the rows.
+        two_lines = 2 * app.fs_button * 1.45 + app.u * 4
+        compact = self.row_room() < 2 * max(two_lines, theme.MIN_TOUCH_PX * app.u) + app.u * 10
+        self.compact = compact
+        grid = self.ids.grid
+        if not hasattr(self, "_buttons"):
+            # ids are weak references: keep the buttons alive while out of the grid.
+            self._buttons = {n: self.ids[n].__self__
+                             for n in ("ok", "health", "messages", "setup", "more")}
+        want = ([self._buttons[n] for n in PAGES[int(self.page) % 2]] if compact else
+                [self._buttons[n] for n in ("ok", "health", "messages", "setup")])
+        if list(reversed(grid.children)) != want:
+            grid.clear_widgets()
+            for w in want:
+                grid.add_widget(w)
+
+    def turn(self):
+        """More / Back in the one-row arrangement."""
+        self.page = (self.page + 1) % 2
+        self.arrange()
 
     def spoken_text(self):
         app = self.app

@@ -60,7 +60,8 @@ class MessagesScreen(HubScreen):
     def rebuild(self, *_a):
         box = self.ids.list
         box.clear_widgets()
-        self.pages = max(1, -(-len(self.messages) // PER_PAGE))
+        per = self.per_page()
+        self.pages = max(1, -(-len(self.messages) // per))
         self.page = min(self.page, self.pages - 1)
         app = self.app
         now = app.now()
@@ -70,7 +71,7 @@ class MessagesScreen(HubScreen):
         if box.width < 200:
             return  # not laid out yet; on_width calls again
         width = box.width - app.u * 24  # the button's text width (BigButton: width - 20 u)
-        for msg in self.messages[self.page * PER_PAGE:(self.page + 1) * PER_PAGE]:
+        for msg in self.messages[self.page * per:(self.page + 1) * per]:
             when = when_words(parse_utc(msg["received_at"]), now) if msg.get(
                 "received_at") else ""
             head = (_("NEW") + " · " if not msg.get("read_at") else "") + \
@@ -93,8 +94,19 @@ class MessagesScreen(HubScreen):
         self.app.go("message")
 
     def turn(self, step: int):
-        self.page = (self.page + step) % self.pages
+        """Next / Previous page; they stop at the first and last page."""
+        self.page = max(0, min(self.pages - 1, self.page + step))
         self.rebuild()
+
+    def on_pre_enter(self, *_a):
+        self.page = 0
+        super().on_pre_enter()
+
+    def per_page(self) -> int:
+        """Two messages a page; one when two two-line buttons no longer fit."""
+        app = self.app
+        need = 2 * (2 * app.fs_button * 1.45 + app.u * 16) + app.u * 8
+        return PER_PAGE if self.ids.list.height >= need else 1
 
     def spoken_text(self):
         if not self.messages:
@@ -136,7 +148,8 @@ class MessageScreen(HubScreen):
         self.page = min(self.page, len(self.pages) - 1)
 
     def turn(self, step: int):
-        self.page = (self.page + step) % len(self.pages)
+        """Next / Previous page; they stop at the first and last page."""
+        self.page = max(0, min(len(self.pages) - 1, self.page + step))
 
     def spoken_text(self):
         return f"{self.heading}. {message_text(self.msg)}"

@@ -49,6 +49,15 @@ def contact_sheet(pictures: list[tuple[str, str, Path]], out: Path, *, columns: 
     return out
 
 
+def caption_text(app, lang: str) -> str:
+    """A long caption, as when the hub reads the screen aloud (at least three lines)."""
+    from hub.ui.i18n import _
+
+    said = app.sm.current_screen.spoken_text() or ""
+    filler = _("Calling for help.") + " " + _("Help is being arranged.")
+    return (said + " " + filler + " " + filler).strip()
+
+
 def _parse(argv):
     from hub.ui.i18n import LANGUAGES
     from hub.ui.stage import SCENES
@@ -59,6 +68,8 @@ def _parse(argv):
     p.add_argument("--size", default="800x480", help="window size WIDTHxHEIGHT")
     p.add_argument("--text-size", default="normal", choices=("normal", "large", "largest"))
     p.add_argument("--scenes", default=",".join(SCENES), help="scenes, comma separated")
+    p.add_argument("--caption", action="store_true",
+                   help="show the speech caption (two lines of what the screen says) too")
     p.add_argument("--audit", action="store_true", help="check the accessibility rules too")
     p.add_argument("--no-sheet", action="store_true", help="skip the contact sheet")
     args = p.parse_args(argv)
@@ -87,7 +98,7 @@ def _run(args) -> int:
     from hub.ui.audit import audit_screen
     from hub.ui.stage import stage
     args.outdir.mkdir(parents=True, exist_ok=True)
-    app = KioskApp(cfg, connect=False)
+    app = KioskApp(cfg, connect=False, state_path=args.outdir / ".state" / "kiosk.json")
     jobs = [(scene, lang) for lang in args.langs for scene in args.scenes]
     pictures, problems = [], {}
     started = time.monotonic()
@@ -106,10 +117,14 @@ def _run(args) -> int:
         app.set_text_size(args.text_size)
         for scene, lang in jobs:
             shown = stage(app, scene, lang)
+            if args.caption:
+                app.show_caption(caption_text(app, lang))
             yield 0.05  # let layouts settle (two frames)
             yield 0.05
             if app.sm.current != shown:
                 problems[f"{scene}-{lang}"] = [f"expected screen {shown}, got {app.sm.current}"]
+            if app.sm.current == "setup_text_entry":
+                yield 0.05  # the keyboard's pages are built on the first frame
             path = args.outdir / f"{scene}-{lang}.png"
             app.root.export_to_png(str(path))
             pictures.append((scene, lang, path))

@@ -6,6 +6,8 @@ every client, so the kiosk and the voice change language together, at once.
 Devices, Wi-Fi, the care centre and diagnostics have their own modules.
 """
 
+from kivy.properties import StringProperty
+
 from hub.ui.i18n import LANGUAGES, _
 from hub.ui.widgets import HubScreen
 
@@ -77,15 +79,27 @@ class SetupSoundScreen(_SetupPage):
 
 
 class SetupNameScreen(_SetupPage):
-    """The elder's name, used in the greeting."""
+    """The elder's name, used in the greeting (typed on the kiosk's keyboard)."""
+
+    value = StringProperty("")
+    _typed = False
 
     def on_pre_enter(self, *_a):
-        self.ids.name.text = self.app.elder_name
-        self.message = ""
+        if not self._typed:  # coming back from the keyboard keeps what was typed
+            self.value = self.app.elder_name
+            self.message = ""
+        self._typed = False
+
+    def type_name(self):
+        def done(text):
+            self._typed = True
+            self.value = text
+
+        self.app.screen("text_entry").edit(_("Name"), self.value, "name", done)
+        self.app.go("text_entry")
 
     def save(self):
-        name = " ".join(self.ids.name.text.split())[:40]
-        self.ids.name.focus = False
+        name = " ".join(self.value.split())[:40]
         self.app.set_setting("elder_name", name,
                              on_done=lambda _r: self.say_message(_("Saved.")))
 

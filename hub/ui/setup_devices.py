@@ -6,6 +6,9 @@ not in the core yet, it says so in words ("not available yet on this hub") and
 never fails.
 """
 
+import time
+
+from kivy.clock import Clock
 from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty
 
 from hub.ui.i18n import _
@@ -15,6 +18,8 @@ __all__ = ["SetupDevicesScreen", "SetupScanScreen", "SetupForgetScreen", "SCREEN
            "device_label", "as_device_list"]
 
 SHOWN = 3
+#: "Searching…" stays on the button at least this long, even when the answer is quick.
+MIN_BUSY_SECONDS = 1.0
 
 
 def device_kind(kind: str) -> str:
@@ -90,7 +95,8 @@ class _DeviceList(HubScreen):
             box.add_widget(btn)
 
     def turn(self, step: int):
-        self.page = (self.page + step) % self.pages
+        """Next / Previous page; they stop at the first and last page."""
+        self.page = max(0, min(self.pages - 1, self.page + step))
         self.rebuild()
 
     def on_language(self):
@@ -142,13 +148,21 @@ class SetupScanScreen(_DeviceList):
         self.scan()
 
     def scan(self):
-        if self.app.staged:
+        """Search (again): the button says "Searching…" for at least a second and the
+        list empties, so a press always shows that something happened."""
+        if self.app.staged or self.scanning:
             return
         self.page = 0
         self.found = []
         self.scanning = True
+        self._started = time.monotonic()
         self.say_message(_("Looking for devices… Put the device in pairing mode now."))
-        self.app.call("devices.scan", self.set_found, self.failed, lane="slow")
+        self.app.call("devices.scan", lambda r: self._after(self.set_found, r),
+                      lambda w, c: self._after(self.failed, w, c), lane="slow")
+
+    def _after(self, fn, *args):
+        wait = max(0.0, MIN_BUSY_SECONDS - (time.monotonic() - self._started))
+        Clock.schedule_once(lambda _dt: fn(*args), wait)
 
     def failed(self, words, code):
         self.scanning = False

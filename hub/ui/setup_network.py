@@ -7,9 +7,10 @@ plainly that NetworkManager is missing. Enrolling goes through the core
 """
 
 import threading
+import time
 
 from kivy.clock import Clock
-from kivy.properties import BooleanProperty, DictProperty, ListProperty
+from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringProperty
 
 from hub.ui import wifi
 from hub.ui.i18n import _
@@ -54,7 +55,14 @@ class SetupWifiScreen(HubScreen):
         self.busy = True
         self.networks = []
         self.say_message(_("Looking for Wi-Fi networks…"))
-        _in_background(wifi.scan, self.found, self.failed)
+        started = time.monotonic()
+
+        def later(fn):
+            # "Searching…" stays at least a second: a quick answer still shows a change.
+            return lambda result: Clock.schedule_once(
+                lambda _dt: fn(result), max(0.0, 1.0 - (time.monotonic() - started)))
+
+        _in_background(wifi.scan, later(self.found), later(self.failed))
 
     def found(self, networks):
         self.busy = False
@@ -90,14 +98,26 @@ class SetupWifiJoinScreen(HubScreen):
 
     family = True
     network = DictProperty({})
+    password = StringProperty("")
+    _typed = False
 
     def on_pre_enter(self, *_a):
-        self.ids.password.text = ""
-        self.message = ""
+        if not self._typed:
+            self.password = ""
+            self.message = ""
+        self._typed = False
+
+    def type_password(self):
+        def done(text):
+            self._typed = True
+            self.password = text
+
+        self.app.screen("text_entry").edit(_("Wi-Fi password"), self.password, "password",
+                                           done)
+        self.app.go("text_entry")
 
     def join(self):
-        password = self.ids.password.text
-        self.ids.password.focus = False
+        password = self.password
         ssid = self.network.get("ssid", "")
         self.say_message(_("Connecting…"))
         _in_background(lambda: wifi.connect(ssid, password),
@@ -110,12 +130,23 @@ class SetupEnrollScreen(HubScreen):
     """Link this hub to the care centre: its address and the code it gave the family."""
 
     family = True
+    url = StringProperty("")
+    code = StringProperty("")
+
+    def type_field(self, which: str):
+        """Open the keyboard for the address or the code."""
+        title = _("Address, e.g. https://care.example.org") if which == "url" else \
+            _("Enrollment code")
+
+        def done(text):
+            setattr(self, which, text.replace(" ", ""))
+
+        self.app.screen("text_entry").edit(title, getattr(self, which), which, done)
+        self.app.go("text_entry")
 
     def enroll(self):
-        url = self.ids.url.text.strip()
-        code = self.ids.code.text.strip()
-        for field in (self.ids.url, self.ids.code):
-            field.focus = False
+        url = self.url.strip()
+        code = self.code.strip()
         if not url or not code:
             self.say_message(_("Please fill in both the address and the code."), error=True)
             return

@@ -8,6 +8,7 @@ more on its own screen, so a stray touch cannot call off real help.
 
 from kivy.properties import StringProperty
 
+from hub.phrases import phrase
 from hub.ui import theme
 from hub.ui.i18n import _
 from hub.ui.widgets import HubScreen
@@ -46,8 +47,8 @@ class SosCallingScreen(_SosScreen):
             self.detail = _("The hub is starting. Your call for help goes out as soon as it "
                             "is ready. If you can, also phone for help.")
         elif app.sos.get("escalated"):
-            self.detail = _("Your alarm has not been received yet. The hub keeps trying. "
-                            "If you can, phone for help or open the door and call out.")
+            # The very words the core says aloud (one wording on screen and in the ear).
+            self.detail = phrase("sos_not_delivered", app.lang)
         else:
             self.detail = _("The hub is sending your alarm to the care centre.")
 

@@ -10,7 +10,8 @@ and answers use (``on_core_push``, ``set_latest``…). The clock is fixed
 import datetime as dt
 import time
 
-from hub.ui.i18n import LANGUAGES
+from hub.ui.care_stage import CARE_SCENES, stage_care
+from hub.ui.i18n import LANGUAGES, _
 
 __all__ = ["SCENES", "NOW", "stage", "sample_name"]
 
@@ -21,10 +22,12 @@ SCENES = [
     "starting", "starting_slow", "home", "sos_countdown", "sos_test", "sos_calling",
     "sos_not_received",
     "sos_received", "sos_coming", "sos_confirm_safe", "health", "health_detail", "messages",
-    "message", "prompt", "pin", "pin_device", "setup", "setup_more", "setup_language", "setup_text",
+    "message", "prompt", "pin", "pin_device", "pin_warning", "pin_locked", "setup", "setup_more", "setup_language", "setup_text",
     "setup_sound", "setup_name", "setup_devices", "setup_scan", "setup_forget", "setup_wifi",
-    "setup_wifi_join", "setup_enroll", "setup_test", "diagnostics",
+    "setup_wifi_join", "setup_enroll", "setup_test", "diagnostics", "keyboard", "keyboard_url",
 ]
+
+SCENES += CARE_SCENES  # issue 10's screens: hub/ui/care_stage.py
 
 _NAMES = {"en": "Mary", "zh_CN": "李秀英", "ko": "김영희"}
 _RESPONDERS = {"en": "Li Wei from the service centre", "zh_CN": "服务中心的李伟",
@@ -132,9 +135,13 @@ def stage(app, scene: str, lang: str) -> str:
     app._tick(0)
     screen = scene
 
+    if scene in CARE_SCENES:
+        return stage_care(app, scene, lang)
     if scene == "starting_slow":
         screen = "starting"
-    elif scene == "pin_device":
+    elif scene.startswith("keyboard"):
+        screen = "text_entry"
+    elif scene in ("pin_device", "pin_warning", "pin_locked"):
         screen = "pin"
     if scene == "sos_countdown" or scene == "sos_test":
         app.on_core_push("sos", _sos("countdown", seconds_left=7.0, test=scene == "sos_test",
@@ -186,14 +193,42 @@ def stage(app, scene: str, lang: str) -> str:
         s.set_messages(_inbox(lang))
     elif scene == "message":
         s.msg = _inbox(lang)[0]
-    elif scene == "pin":
+    elif scene in ("pin", "pin_warning", "pin_locked"):
+        app.kiosk_state.set("pin_wrong_tries", 0)
+        app.kiosk_state.set("pin_locked_until", 0)
         s.ask_setup_pin()
-        s.entered = "12"
+        s._update_lock()
+        if scene == "pin_warning":  # three wrong PINs: "2 tries left"
+            app.kiosk_state.set("pin_wrong_tries", 2)
+            s.entered = "1111"
+            s.submit()
+        elif scene == "pin_locked":  # the fifth wrong PIN: locked, counting down
+            app.kiosk_state.set("pin_wrong_tries", 4)
+            s.entered = "12345678"
+            s.submit()
+        else:
+            s.entered = "12"
     elif scene == "pin_device":
         s.ask_passkey("A4:C1:38:00:11:22")
         s.entered = "4071"
     elif scene == "setup_name":
-        s.ids.name.text = sample_name(lang)
+        s.value = sample_name(lang)
+    elif scene == "keyboard":  # the name, half typed, in the language's own way of typing
+        s.edit(_("Name"), "", "name", None)
+        if lang == "zh_CN":   # 李 chosen, "xiu" typed, choosing among its characters
+            s.text, s.pending = "李", "xiu"
+            s.choose()
+        elif lang == "ko":    # 김영 and ㅎ typed: the consonant page gave way to the vowels
+            s.text, s.pending, s.page = "김영", "ㅎ", 2
+            s.update_keys()
+        else:
+            s.text = "Mar"
+            s.update_keys()
+    elif scene == "keyboard_url":  # the care centre's address, on the digits page
+        s.edit(_("Address, e.g. https://care.example.org"), "https://care.example.org/", "url",
+               None)
+        s.page = 4
+        s.update_keys()
     elif scene == "setup_devices":
         s.set_devices({"devices": [
             {"address": "A4:C1:38:00:11:22", "kind": "blood_pressure",

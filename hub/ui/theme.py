@@ -13,7 +13,7 @@ larger screen everything scales by :func:`scale_for`.
 __all__ = [
     "DESIGN_SIZE", "MIN_TOUCH_PX", "MAX_CHOICES", "MIN_BODY_PX", "MIN_BUTTON_LABEL_PX",
     "MIN_CONTRAST", "TEXT_SIZES", "FONT", "COLOURS", "STATUS_COLOURS", "BUTTON_STYLES",
-    "MANY_CHOICES_ALLOWED", "rgba", "relative_luminance", "contrast_ratio", "scale_for",
+    "MANY_CHOICES_ALLOWED", "GROWS", "rgba", "relative_luminance", "contrast_ratio", "scale_for",
 ]
 
 # -- the rules (DESIGN.md, "Elder-friendly rules (measurable)") --------------------
@@ -35,6 +35,9 @@ MIN_CONTRAST = 7.0
 #: buttons, and why. Every other rule still applies to them.
 MANY_CHOICES_ALLOWED = {
     "pin": "a number keypad (ten digits, delete, cancel) for the family's PIN",
+    "care_reminder_days": "a reminder's seven weekday switches, save and back, for the family",
+    "text_entry": "the family's keyboard: eight letter keys a page, delete, space, next page, "
+                  "the way of typing, back and save",
 }
 
 # -- text ------------------------------------------------------------------------------
@@ -53,6 +56,11 @@ FONT = {
     "sos": 56,         # sentences on the red SOS screens
     "countdown": 200,  # the SOS countdown number
 }
+
+#: The font roles a larger text size grows (sentences and titles).
+#: Button labels (40 px), the SOS words (56 px), numbers, the clock and the countdown are
+#: already large and keep their size; no role ever gets smaller (the audit checks it).
+GROWS = ("body", "title")
 
 # -- colours ---------------------------------------------------------------------------
 

@@ -20,10 +20,11 @@ from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 from hub.ui import theme
+from hub.ui.linebreak import has_cjk, wrap_lines
 
 __all__ = ["load_kv", "pick", "BigButton", "Body", "FitLabel", "Word", "Tag", "Title", "Panel",
            "Badge", "HubScreen", "Chart",
-           "fit_one_line", "paginate"]
+           "fit_one_line", "paginate", "text_width", "KinsokuMixin"]
 
 _loaded: set[str] = set()
 
@@ -43,19 +44,47 @@ def load_kv(module_file: str) -> None:
         _loaded.add(path)
 
 
+class KinsokuMixin:
+    """Line breaks by :mod:`hub.ui.linebreak` (CJK rules) for a label with a text width.
+
+    ``keep_lines`` > 0 keeps at most that many lines, the last one ending in "…"
+    (the speech caption: it must stay small, the words are heard anyway).
+    """
+
+    keep_lines = NumericProperty(0)
+
+    def texture_update(self, *largs):
+        text = self.text
+        width = self.text_size[0] if self.text_size else None
+        if text and width and not self.markup and (self.keep_lines or has_cjk(text)):
+            core = self._label
+            pad = self.padding[0] + self.padding[2] if len(self.padding) == 4 else \
+                2 * self.padding[0]
+            room = max(1.0, width - pad - 2)
+            lines = wrap_lines(text, room, lambda s: core.get_extents(s)[0])
+            if self.keep_lines and len(lines) > self.keep_lines:
+                lines = lines[:int(self.keep_lines)]
+                last = lines[-1]
+                while last and core.get_extents(last + "…")[0] > room:
+                    last = last[:-1]
+                lines[-1] = last.rstrip() + "…"
+            core.text = "\n".join(lines)
+        super().texture_update(*largs)
+
+
 class Panel(BoxLayout):
     """A box that paints its background (``bg_color``)."""
 
     bg_color = ColorProperty(theme.rgba(theme.COLOURS["background"]))
 
 
-class Body(Label):
+class Body(KinsokuMixin, Label):
     """Body text: wraps to its width, never smaller than the rule."""
 
     bg_color = ColorProperty(None, allownone=True)
 
 
-class FitLabel(Label):
+class FitLabel(KinsokuMixin, Label):
     """Text that uses the biggest font from ``max_font`` down to ``min_font`` that fits
     its width on one line; below that it wraps at ``min_font`` (never smaller)."""
 
@@ -89,7 +118,7 @@ class FitLabel(Label):
         self.font_size = max(size, self.min_font)
 
 
-class Title(Label):
+class Title(KinsokuMixin, Label):
     """A screen's title."""
 
     bg_color = ColorProperty(None, allownone=True)
@@ -107,13 +136,13 @@ class Tag(Label):
     bg_color = ColorProperty(theme.rgba(theme.COLOURS["neutral"]))
 
 
-class Badge(Label):
+class Badge(KinsokuMixin, Label):
     """Words on a coloured background (a reading's status, 'NEW', 'TEST')."""
 
     bg_color = ColorProperty(theme.rgba(theme.COLOURS["neutral"]))
 
 
-class BigButton(ButtonBehavior, Label):
+class BigButton(KinsokuMixin, ButtonBehavior, Label):
     """A big button with a word on it.
 
     ``style`` picks colours from :data:`hub.ui.theme.BUTTON_STYLES`. A second press
@@ -191,6 +220,12 @@ def _core_label(text: str, font_size: float, font_name: str, bold: bool = False,
     return lbl
 
 
+def text_width(text: str, font_size: float, font_name: str, bold: bool = False) -> float:
+    """How wide ``text`` is on one line (its widest line), in px."""
+    lbl = _core_label("", font_size, font_name, bold)
+    return max((lbl.get_extents(line)[0] for line in (text or "").split("\n")), default=0)
+
+
 def fit_one_line(text: str, width: float, font_size: float, font_name: str,
                  bold: bool = False) -> str:
     """``text`` if it fits on one line of ``width`` px, else shortened with ``…``."""
@@ -210,30 +245,21 @@ def fit_one_line(text: str, width: float, font_size: float, font_name: str,
 
 def paginate(text: str, width: float, height: float, font_size: float, font_name: str
              ) -> list[str]:
-    """Split ``text`` into pages that each fit ``width`` × ``height`` px when wrapped."""
-    pages, rest = [], text.strip()
-    while rest:
-        if _core_label(rest, font_size, font_name, width=width).texture.height <= height:
-            pages.append(rest)
-            break
-        # Largest prefix that fits, then back up to a space or line end if there is one.
-        lo, hi = 1, len(rest)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            h = _core_label(rest[:mid], font_size, font_name, width=width).texture.height
-            if h <= height:
-                lo = mid
-            else:
-                hi = mid - 1
-        cut = lo
-        for sep in ("\n", " "):
-            at = rest.rfind(sep, 0, lo + 1)
-            if at > lo * 0.6:
-                cut = at + 1
-                break
-        pages.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    return pages or [""]
+    """Split ``text`` into pages that each fit ``width`` × ``height`` px when wrapped.
+
+    Lines are broken by :func:`hub.ui.linebreak.wrap_lines` (so no page or line starts
+    with "。"), then as many whole lines as fit go on each page.
+    """
+    text = text.strip()
+    if not text:
+        return [""]
+    lbl = _core_label("", font_size, font_name)
+    lines = wrap_lines(text, max(1.0, width - 2), lambda s: lbl.get_extents(s)[0])
+    line_h = max(1.0, _core_label("Ag国", font_size, font_name).texture.height)
+    per_page = max(1, int(height // line_h))
+    pages = ["\n".join(lines[i:i + per_page]).strip("\n")
+             for i in range(0, len(lines), per_page)]
+    return [p for p in pages if p.strip()] or [""]
 
 
 # -- the chart -------------------------------------------------------------------------
@@ -284,8 +310,11 @@ class Chart(Widget):
         self._labels = []
         self.canvas.clear()
         u = self.unit
-        left_w = self.font_size * 3.2  # room for value labels (e.g. "135")
-        bottom_h = self.font_size * 1.6
+        # Room for value labels (e.g. "135") and day names — only when the chart is tall
+        # enough; a short chart (under the speech caption) draws its lines alone, inside.
+        tall = self.height >= self.font_size * 1.6 * 1.5
+        left_w = self.font_size * 3.2 if self.height >= self.font_size * 4.6 else 8 * u
+        bottom_h = self.font_size * 1.6 if tall else 4 * u
         x0, y0 = self.x + left_w, self.y + bottom_h
         w, h = max(1.0, self.width - left_w - 8 * u), max(1.0, self.height - bottom_h - 8 * u)
         vlo, vhi = self.value_range()
@@ -312,8 +341,11 @@ class Chart(Widget):
                 r = 7 * u
                 for j in range(0, len(pts), 2):
                     Ellipse(pos=(pts[j] - r, pts[j + 1] - r), size=(2 * r, 2 * r))
-        # Value labels at the edges of the normal range (or of the data).
+        # Value labels at the edges of the normal range (or of the data) — only when the
+        # chart is tall enough for them (the speech caption may take some of its room).
         marks = sorted({v for band in self.bands for v in band}) or [vlo, vhi]
+        if left_w < self.font_size:
+            marks = []
         placed: list[float] = []
         for v in marks:
             y = px(0, v)[1]
@@ -322,7 +354,7 @@ class Chart(Widget):
             placed.append(y)
             text = f"{v:.0f}" if abs(v) >= 20 else f"{v:.1f}"
             self._add_label(text, x0 - 6 * u, px(0, v)[1], anchor="right")
-        for t, text in self.day_labels:
+        for t, text in (self.day_labels if tall else []):
             self._add_label(text, px(t, 0)[0], self.y + bottom_h / 2, anchor="center")
 
     def _add_label(self, text, x, y, anchor):

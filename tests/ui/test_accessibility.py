@@ -27,12 +27,13 @@ def run_screenshots(out: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=240, env=env, cwd=str(ROOT))
 
 
-@pytest.mark.parametrize("size, text_size", [("800x480", "normal"), ("800x480", "largest"),
+@pytest.mark.parametrize("size, text_size", [("800x480", "normal"), ("800x480", "largest+caption"),
                                              ("1280x800", "normal")])
 def test_every_screen_keeps_the_elder_rules(tmp_path, size, text_size):
     out = tmp_path / "shots"
-    done = run_screenshots(out, "--size", size, "--text-size", text_size, "--audit",
-                           "--no-sheet")
+    extra = ["--caption"] if text_size.endswith("+caption") else []
+    done = run_screenshots(out, "--size", size, "--text-size", text_size.split("+")[0],
+                           "--audit", "--no-sheet", *extra)
     problems = json.loads((out / "audit.json").read_text()) if (out / "audit.json").exists() \
         else {"run": [done.stderr[-3000:]]}
     assert done.returncode == 0 and not problems, "\n".join(

@@ -163,6 +163,8 @@ def test_read_aloud_goes_to_the_core_and_what_it_says_is_captioned(live):
 def test_language_switch_in_setup_changes_every_text_at_once(live):
     kiosk, core, client = live
     kiosk.tap(kiosk.screen.ids.setup)
+    kiosk.wait_until(lambda: kiosk.app.sm.current == "care_menu", 5, "Family and services")
+    kiosk.tap(kiosk.screen.ids.setup)
     kiosk.wait_until(lambda: kiosk.app.sm.current == "pin", 5, "the PIN keypad")
     for digit in "2468":
         kiosk.tap_text(digit)
@@ -240,10 +242,10 @@ def test_family_pairs_simulated_devices_from_setup_including_one_with_a_pin(
     for _ in range(screen.pages):
         if "SIM-GL1" in kiosk.texts():
             break
-        kiosk.tap_text("More")
+        kiosk.tap_text("Next")
     kiosk.tap_text("Blood sugar meter\nSIM-GL1")
     kiosk.wait_until(lambda: kiosk.app.sm.current == "pin", 20, "the number pad for the PIN")
-    assert "Type the number shown on the device" in kiosk.texts()
+    assert "Type the device's number" in kiosk.texts()
     for digit in "123456":
         kiosk.tap_text(digit)
     kiosk.tap_text("OK")
