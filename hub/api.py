@@ -24,7 +24,8 @@ __all__ = ["ApiClient", "MAX_LINE", "COMMANDS", "TOPICS", "encode", "MEMBER_COMM
            "PIN_COMMANDS", "RESERVED_SOURCES"]
 
 MAX_LINE = 256 * 1024
-TOPICS = ("sos", "sync", "reading", "inbox", "say", "settings", "prompt", "devices", "core")
+TOPICS = ("sos", "sync", "reading", "inbox", "say", "settings", "prompt", "devices", "core",
+          "voice")
 COMMANDS = {
     "hello": "version, language, elder's name, SOS and sync state, and this connection's role "
              "(args: client kiosk|voice|cli, which sets the source of its actions)",
@@ -49,6 +50,7 @@ COMMANDS = {
     "sync.enroll": "enroll with the care platform (args: url, code, pin: the setup PIN unless "
                    "root or the core's user); the core keeps the token",
     "doctor": "the checks of `hub doctor`, as a list of {name, level, detail, hint}",
+    "voice.listen": "the Speak button: the voice process listens for a command for a while",
 }
 
 
@@ -61,9 +63,12 @@ MEMBER_COMMANDS = frozenset({
     "event.record", "readings.latest", "readings.list", "inbox.list", "inbox.read",
     "settings.get", "settings.set", "status", "say", "prompt.answer", "doctor", "sync.enroll",
     "gpio.status", "devices.scan", "devices.pair", "devices.passkey", "devices.list",
-    "devices.forget", "reminder.list", "reminder.set", "reminder.delete",
+    "devices.forget", "reminder.list", "reminder.set", "reminder.delete", "voice.listen",
+    "service.types", "service.request", "service.list", "service.rate", "family.call",
+    "consent.get", "consent.set",
 })
-PIN_COMMANDS = frozenset({"sync.enroll"})
+# Changing what leaves the hub needs the family's PIN (or the hub's own user / root).
+PIN_COMMANDS = frozenset({"sync.enroll", "consent.set"})
 #: Sources only the core itself records (the GPIO button, the platform, the care rules);
 #: no socket client can ever act as one of them.
 RESERVED_SOURCES = ("platform", "button", "rules", "hub")

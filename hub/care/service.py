@@ -177,8 +177,12 @@ async def run_care(core, *, tz: ZoneInfo | None = None) -> None:
     book = ServiceBook(actions, SERVICES, rating_timeout=cfg.reminder_answer_min * 60)
     core.services = book
 
-    async def record(kind, data):
-        return await core.record_event(kind, data, source="hub", priority=PRIORITY_NORMAL)
+    def recorder(source):
+        async def record(kind, data):
+            return await core.record_event(kind, data, source=source, priority=PRIORITY_NORMAL)
+        return record
+
+    record = recorder("hub")
 
     async def service_update(message: dict):
         entry = await book.update(message.get("data") or {})
@@ -221,8 +225,8 @@ async def run_care(core, *, tz: ZoneInfo | None = None) -> None:
     async def cmd_consent_get():
         return normalise(await core.db(core.store.get_setting, SETTING_KEY, None))
 
-    async def cmd_consent_set(consent):
-        record = stamped(consent, "local", dt.datetime.now(dt.timezone.utc))
+    async def cmd_consent_set(consent, source="cli"):
+        record = stamped(consent, source, dt.datetime.now(dt.timezone.utc))
 
         def save_and_withhold():
             core.store.set_setting(SETTING_KEY, record)
@@ -234,14 +238,14 @@ async def run_care(core, *, tz: ZoneInfo | None = None) -> None:
                  ", ".join(f"{c} {'on' if record[c] else 'off'}" for c in CATEGORIES), dropped)
         return {**record, "withheld": dropped}
 
-    async def cmd_service_request(service, note=""):
-        return await book.request(service, note, record=record)
+    async def cmd_service_request(service, note="", source="cli"):
+        return await book.request(service, note, record=recorder(source))
 
-    async def cmd_service_rate(request_id, stars, comment=""):
-        return await book.rate(request_id, stars, comment, record=record)
+    async def cmd_service_rate(request_id, stars, comment="", source="cli"):
+        return await book.rate(request_id, stars, comment, record=recorder(source))
 
-    async def cmd_family_call(contact):
-        return await book.call_family(contact, record=record)
+    async def cmd_family_call(contact, source="cli"):
+        return await book.call_family(contact, record=recorder(source))
 
     async def cmd_service_types():
         return list(book.services)

@@ -11,6 +11,8 @@ from hub.api import ApiError
 from hub.care.service import reminder_from_inbox
 
 from tests.conftest import CoreProcess, write_config
+from tests.test_api_security import (as_user, member_session, needs_root,
+                                     open_core, shared_dir)  # noqa: F401 - fixtures
 
 TZ = ZoneInfo("Europe/Berlin")
 
@@ -179,3 +181,31 @@ def test_a_service_request_lives_through_platform_updates_to_a_rating(tmp_path):
             core.kill()
     finally:
         rx.close()
+
+
+
+@needs_root
+def test_the_kiosk_user_asks_for_services_as_touch_and_needs_the_pin_for_consent(open_core):
+    core = open_core(kiosk={"setup_pin": "4711"})
+    path = str(core.socket)
+    replies = as_user(lambda: member_session(path, [
+        {"id": 1, "cmd": "hello", "args": {"client": "kiosk"}},
+        {"id": 2, "cmd": "service.request", "args": {"service": "shopping", "source": "rules"}},
+        {"id": 3, "cmd": "consent.set", "args": {"consent": {"activity": False}}},
+        {"id": 4, "cmd": "consent.set", "args": {"consent": {"activity": False}, "pin": "0000"}},
+        {"id": 5, "cmd": "consent.set", "args": {"consent": {"activity": False}, "pin": "4711"}},
+        {"id": 6, "cmd": "consent.get"},
+    ]))
+    by_id = {r["id"]: r for r in replies}
+    assert by_id[2]["ok"], by_id[2]
+    assert by_id[3]["code"] == "forbidden" and by_id[4]["code"] == "forbidden"
+    assert by_id[5]["ok"] and by_id[5]["result"]["by"] == "touch"
+    assert by_id[6]["result"]["activity"] is False
+    (request,) = events(core.state_dir, "service_request")
+    assert '"service":"shopping"' in request
+    conn = sqlite3.connect(core.state_dir / "hub.db")
+    try:
+        assert conn.execute("SELECT source FROM events WHERE kind = 'service_request'"
+                            ).fetchone()[0] == "touch"
+    finally:
+        conn.close()
