@@ -38,7 +38,8 @@ from hub.errors import ApiError, HubError, StorageFullError
 from hub.phrases import phrase
 from hub.sos import Effects, SosMachine
 from hub.status import collect_status
-from hub.store import PRIORITY_ALERT, Store
+from hub.store import (PRIORITY_ALERT, AlarmWriter, DamagedDatabaseError, Store,
+                       set_aside_damaged)
 from hub.systemd_notify import notify, watchdog_interval
 from hub.validate import ARGS, CLIENT_NAMES, BadRequest, check_args, check_setting, parse_request
 from hub.voice.speech import URGENT, Speaker
@@ -60,6 +61,9 @@ CLIENT_EVENT_KINDS = {
 # that pipelines without reading only stalls itself); pushes beyond it plus the slack
 # mean the client is not reading at all, and it is disconnected.
 _CLIENT_BYTES = 1024 * 1024
+# `say` from clients: at most SAY_LIMIT texts per SAY_WINDOW_S seconds.
+SAY_LIMIT = 6
+SAY_WINDOW_S = 3.0
 _PUSH_SLACK = 1024 * 1024
 # Connections root and the core's own user still get when members have filled the cap.
 _ADMIN_EXTRA = 8
@@ -68,6 +72,10 @@ _ADMIN_EXTRA = 8
 FD_RESERVE = 64
 # Wrong setup PINs before sync.enroll refuses PINs for a while (doubling, up to an hour).
 _PIN_TRIES = 5
+# Commands that only read: on SIGTERM their answers are dropped, not waited for.
+_READ_ONLY = frozenset({"hello", "ping", "subscribe", "sos.state", "readings.latest",
+                        "readings.list", "inbox.list", "settings.get", "status", "doctor",
+                        "gpio.status", "devices.list", "devices.scan", "reminder.list"})
 # Commands that only read: on SIGTERM their answers are dropped, not waited for.
 _READ_ONLY = frozenset({"hello", "ping", "subscribe", "sos.state", "readings.latest",
                         "readings.list", "inbox.list", "settings.get", "status", "doctor",
@@ -114,6 +122,8 @@ class _Client:
         self.topics: set[str] = set()
         self.pending = 0  # bytes queued and not yet taken by the kernel
         self.closing = False
+        self.task: asyncio.Task | None = None  # the task serving this connection
+        self.current: str | None = None  # the command being answered now
         self.task: asyncio.Task | None = None  # the task serving this connection
         self.current: str | None = None  # the command being answered now
         self._lines: collections.deque[bytes] = collections.deque()
@@ -217,6 +227,12 @@ class Core:
         self.rules = None  # hub.rules.CareRules, set by run_rules
         self.gpio = None  # hub.sensors.gpio, set by run_gpio while pins are open
         self.ble = None  # hub.sensors.ble.service.BleService, set by run_ble
+        self.alarm_writer: AlarmWriter | None = None  # SOS writes, off the loop and store thread
+        self.safety_mode: dict | None = None  # set when started beside a damaged database
+        self.exit_code = 0  # non-zero: systemd should restart us (e.g. state dir deleted)
+        self._rescue_token: bytes | None = None  # token to write back with a rescued database
+        self._rescue = False
+        self._say_times: collections.deque = collections.deque()
 
     # -- running ------------------------------------------------------------------
 
@@ -239,11 +255,17 @@ class Core:
         self._umask = os.umask(0o077)  # the database, its WAL and the token: this user only
         self._secure_state_dir()
         self._check_not_running()
-        self.store = await self.db(
-            Store, cfg.db_path, reserve_bytes=cfg.store.reserve_mb * 1024 * 1024)
+        self.store = await self._open_store()
         self._secure_state_dir()
         self.language = await self._setting("language")
-        self.sos = SosMachine(self.store, cfg.sos)
+        # SOS transitions are written by their own thread and connection, so neither a
+        # stalled card nor a slow reading write ever stands between a press and the alarm.
+        reserve = cfg.store.reserve_mb * 1024 * 1024
+        self.alarm_writer = AlarmWriter(
+            lambda: Store(cfg.db_path, reserve_bytes=reserve, migrate=False),
+            on_written=self._alarm_written)
+        await self._loop.run_in_executor(None, self.alarm_writer.start)
+        self.sos = SosMachine(self.alarm_writer.store, cfg.sos, persist=self._persist_sos)
         if self.speaker is None:
             self.speaker = Speaker(self.language, engine=cfg.audio.speech_engine,
                                    rate=cfg.audio.rate, volume=cfg.audio.volume,
@@ -253,12 +275,18 @@ class Core:
         self.speaker.configure(rate=await self._setting("speech_rate"),
                                volume=await self._setting("volume"))
         # Recover the alarm before anyone can press: a press must see an open alarm.
-        fx = await self.db(self.sos.load)
+        fx = await asyncio.wrap_future(
+            self.alarm_writer.submit(lambda _st: self.sos.load(), label="SOS recovery"))
         await self._after_sos(fx)
         await self._open_socket()
         if self._start_sync:
             self._start_sync_worker()
         self._spawn("retention", self._retention_loop)
+        self._spawn("state-dir", self._watch_state_dir)
+        if self.safety_mode:
+            await self.record_event("alert", {"reason": "database_damaged",
+                                              "kept_as": Path(self.safety_mode["kept"]).name},
+                                    priority=PRIORITY_ALERT)
         interval = watchdog_interval() if cfg.hub.watchdog else None
         if interval:
             self._spawn("watchdog", lambda: self._watchdog_loop(interval))
@@ -295,8 +323,12 @@ class Core:
         # Abort, not close: close() waits to flush, for ever for a client that never reads.
         # A read being answered is dropped too (its queued database work with it); a write
         # under way finishes below, so an acknowledged fact is never lost.
+        # A read being answered is dropped too (its queued database work with it); a write
+        # under way finishes below, so an acknowledged fact is never lost.
         for client in list(self._clients):
             client.abort()
+            if client.current in _READ_ONLY and client.task:
+                client.task.cancel()
             if client.current in _READ_ONLY and client.task:
                 client.task.cancel()
         # Short tasks already under way (a sensor's event being recorded, a request
@@ -319,6 +351,14 @@ class Core:
                 await asyncio.wait_for(self._loop.run_in_executor(None, stop), timeout=6)
             except asyncio.TimeoutError:
                 log.warning("%s did not stop within 6 s", name)
+        # Alarm writes still waiting (a stalled or full card) get a last chance.
+        if self.alarm_writer:
+            left = await self._loop.run_in_executor(None, self.alarm_writer.stop, 5.0)
+            if left:
+                log.critical("%d alarm records could not be saved before stopping (%s); the "
+                             "platform will not hear of them", left, self.alarm_writer.last_error)
+        if self._rescue:
+            await self.db(self._rescue_state_dir)
         # Every write already committed with fsync; finish the queued ones, then close.
         await self.db(self.store.close)
         self._store_thread.shutdown(wait=True)
@@ -347,6 +387,87 @@ class Core:
                 delay = 1.0
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60.0)
+
+    async def _open_store(self) -> Store:
+        """Open the database; a damaged one is kept aside and a fresh one started (safety mode).
+
+        The alarm path needs a database that takes writes now; the elder's history in the
+        damaged file is for a technician to recover, so it is renamed, never deleted.
+        """
+        cfg = self.config
+        reserve = cfg.store.reserve_mb * 1024 * 1024
+        try:
+            return await self.db(Store, cfg.db_path, reserve_bytes=reserve, check=True)
+        except DamagedDatabaseError as exc:
+            kept = await self.db(set_aside_damaged, cfg.db_path)
+            self.safety_mode = {"kept": str(kept), "reason": str(exc)}
+            log.critical("SAFETY MODE: %s It is kept as %s. The hub starts on a fresh database: "
+                         "alarms work; earlier readings, paired devices and settings are in the "
+                         "kept file. Call a technician (see `hub doctor`).", exc, kept)
+            notify(f"STATUS=SAFETY MODE: database damaged, kept as {kept.name}")
+            return await self.db(Store, cfg.db_path, reserve_bytes=reserve)
+
+    async def _watch_state_dir(self):
+        """Notice the database (or its whole folder) deleted or replaced under us.
+
+        SQLite would go on writing into the deleted inode and every alarm after that would
+        vanish at the next restart. So: say so, save everything still reachable through the
+        open connection into a new file at the same place, and stop with a non-zero code
+        (systemd's Restart= brings the core back on the saved copy). Also re-makes the disk
+        reserve once space is back after a full disk.
+        """
+        path = self.config.db_path
+        st = os.stat(path)
+        ident = (st.st_dev, st.st_ino)
+        token_path = self.config.token_path
+        ticks = 0
+        while True:
+            if token_path.parent == self.config.state_dir:
+                with contextlib.suppress(OSError):
+                    self._rescue_token = token_path.read_bytes()
+            await asyncio.sleep(1.0)
+            try:
+                st = os.stat(path)
+                now = (st.st_dev, st.st_ino)
+            except FileNotFoundError:
+                now = None
+            if now != ident:
+                log.critical("the database %s was %s while the hub was running; saving what "
+                             "the open connection still holds to a new %s and stopping, so the "
+                             "service restarts on it", path,
+                             "deleted" if now is None else "replaced", path)
+                notify("STATUS=state directory deleted: rescuing the database and restarting")
+                self._rescue = True
+                self.exit_code = 75  # EX_TEMPFAIL: systemd restarts the core
+                self.request_stop()
+                return
+            ticks += 1
+            if ticks % 30 == 0:
+                await self.db(self.store.ensure_reserve)
+
+    def _rescue_state_dir(self):
+        """On the store thread: copy the (deleted) open database to a new file at its path."""
+        import sqlite3
+
+        cfg = self.config
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        target = cfg.db_path
+        if target.exists():  # replaced by someone: never overwrite what they put there
+            target = target.with_name(target.name + ".rescued-" + time.strftime(
+                "%Y%m%dT%H%M%SZ", time.gmtime()))
+        dst = sqlite3.connect(str(target))
+        try:
+            self.store.db.conn.backup(dst)
+            dst.execute("PRAGMA journal_mode=WAL")
+        finally:
+            dst.close()
+        log.critical("database rescued to %s", target)
+        token = self.config.token_path
+        if self._rescue_token and not token.exists():
+            fd = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(self._rescue_token)
+            log.critical("device token written back to %s", token)
 
     async def _retention_loop(self):
         from datetime import timedelta
@@ -386,8 +507,7 @@ class Core:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     async def _on_delivered(self, ids: list[str]):
-        fx, snap, deadline = await self.db(self._sos_call, self.sos.delivered, ids)
-        await self._after_sos(fx, snap, deadline)
+        await self._after_sos(self.sos.delivered(ids))
 
     async def _on_sync_status(self, status: dict):
         self.sync_status = status
@@ -409,23 +529,19 @@ class Core:
     async def apply_inbox(self, message: dict):
         """Store a platform message once and act on it (SOS acknowledged, resolved…)."""
         kind, data = message.get("kind"), message.get("data") or {}
-        effects: list[Effects] = []
-
-        def apply():
-            if kind == "sos_ack":
-                effects.append(self.sos.acknowledged(
-                    data.get("sos_id"), responder=data.get("responder"), eta=data.get("eta")))
-            elif kind == "sos_resolved" and self.sos.alarm and \
-                    self.sos.alarm["id"] == data.get("sos_id"):
-                effects.append(self.sos.resolve("platform", by=data.get("by"))[1])
-
-        def op():
-            new = self.store.inbox_add(message, apply=apply)
-            return new, *self._sos_snapshot()
-
-        new, snap, deadline = await self.db(op)
-        for fx in effects:
-            await self._after_sos(fx, snap, deadline)
+        # The transitions are idempotent (an ack for an alarm already acknowledged changes
+        # nothing), so they go first; the alarm writer keeps order, so the inbox row is
+        # only saved after them and a crash in between makes the platform send it again.
+        fx = Effects()
+        if kind == "sos_ack":
+            fx = self.sos.acknowledged(
+                data.get("sos_id"), responder=data.get("responder"), eta=data.get("eta"))
+        elif kind == "sos_resolved" and self.sos.alarm and \
+                self.sos.alarm["id"] == data.get("sos_id"):
+            fx = self.sos.resolve("platform", by=data.get("by"))[1]
+        await self._after_sos(fx)
+        new = await asyncio.wrap_future(self.alarm_writer.submit(
+            lambda st: st.inbox_add(message), label=f"platform message {kind}"))
         if new:
             self._push("inbox", {"id": message["id"], "kind": kind, "data": data})
 
@@ -434,59 +550,94 @@ class Core:
     def _sos_snapshot(self):
         return self.sos.snapshot(), self.sos.next_deadline()
 
-    def _sos_call(self, fn, *args, **kwargs):
-        """On the store thread: run a machine method, return (result…, snapshot, deadline)."""
-        out = fn(*args, **kwargs)
-        return out, *self._sos_snapshot()
+    def _persist_sos(self, alarm: dict, kind: str, payload: dict, **kw):
+        """Hand one SOS transition to the alarm writer (called by the machine, on the loop)."""
+        self._sos_write = self.alarm_writer.submit(
+            lambda st: st.sos_transition(alarm, kind, payload, **kw),
+            label=f"{kind} of alarm {alarm['id']}", meta=bool(kw.get("sync")))
+
+    def _alarm_written(self, label: str, wake_sync):
+        """In the alarm writer thread: a transition landed; an urgent one goes out now."""
+        if wake_sync and self.sync:
+            self.sync.wake(urgent=True)
+
+    async def _sos_saved(self, timeout: float = 2.0, quiet: bool = False) -> bool:
+        """Wait (a little) for the last SOS write; False if storage is slow or full."""
+        fut = getattr(self, "_sos_write", None)
+        if fut is None or fut.done():
+            return True
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(fut)), timeout)
+            return True
+        except asyncio.TimeoutError:
+            if not quiet:
+                log.error("the alarm is not saved yet (%s): it goes on in memory, the hub "
+                          "speaks and escalates, and the record is written as soon as "
+                          "storage allows", self.alarm_writer.last_error or "storage slow")
+            return False
+        except Exception:  # the writer stopped: the shutdown path says what was lost
+            return False
 
     async def sos_press(self, source: str, *, press_id: str | None = None,
                         test: bool = False) -> dict:
-        """Press SOS. Returns after the press is durable in the database."""
-        (result, fx), snap, deadline = await self.db(
-            self._sos_call, self.sos.press, source, press_id=press_id, test=test)
-        await self._after_sos(fx, snap, deadline)
-        return result
+        """Press SOS: the local alarm at once, then wait up to 2 s for the record.
+
+        The result's ``saved`` is False when the storage did not take the record within
+        2 s (stalled or full card); the write goes on in the background.
+        """
+        result, fx = self.sos.press(source, press_id=press_id, test=test)
+        await self._after_sos(fx)
+        return {**result, "saved": await self._sos_saved()}
 
     async def sos_cancel(self, source: str, *, countdown_only: bool = False) -> dict:
         """Cancel the countdown (or end a raised alarm: "I'm safe now").
 
         :param countdown_only: do nothing unless a countdown is running (checked on the
-            store thread, so it cannot race the countdown's end). A held GPIO button uses it.
+            loop, where the machine lives, so it cannot race the countdown's end). A held
+            GPIO button uses it.
         """
-        def cancel():
-            if countdown_only and (not self.sos.alarm or self.sos.alarm["state"] != "countdown"):
-                return {"cancelled": False, **self.sos.snapshot()}, Effects()
-            return self.sos.cancel(source)
-
-        (result, fx), snap, deadline = await self.db(self._sos_call, cancel)
-        await self._after_sos(fx, snap, deadline)
+        if countdown_only and (not self.sos.alarm or self.sos.alarm["state"] != "countdown"):
+            result, fx = {"cancelled": False, **self.sos.snapshot()}, Effects()
+        else:
+            result, fx = self.sos.cancel(source)
+        await self._after_sos(fx)
+        await self._sos_saved()
         return result
 
     async def sos_resolve(self, source: str) -> dict:
         """End an open alarm."""
-        (result, fx), snap, deadline = await self.db(self._sos_call, self.sos.resolve, source)
-        await self._after_sos(fx, snap, deadline)
+        result, fx = self.sos.resolve(source)
+        await self._after_sos(fx)
+        await self._sos_saved()
         return result
 
     async def _sos_tick(self):
-        fx, snap, deadline = await self.db(self._sos_call, self.sos.on_time)
-        await self._after_sos(fx, snap, deadline)
+        await self._after_sos(self.sos.on_time())
 
     async def _after_sos(self, fx: Effects, snap: dict | None = None,
                          deadline: float | None = None):
-        """Carry out a transition's effects on the loop, and re-arm the SOS timer."""
+        """Carry out a transition's effects on the loop, and re-arm the SOS timer.
+
+        The machine lives on the loop and its writes go to the alarm writer. On a
+        healthy card the record lands in a few ms and everything happens in the usual
+        order (push, then speech). If it is not saved within 50 ms (stalled or full card)
+        speech and the alarm sound go first; pushes (screen, LEDs) wait 0.5 s at most.
+        """
+        spoken = False
+        if fx.push and not await self._sos_saved(0.05, quiet=True):
+            self._sos_sound(fx)
+            spoken = True
+            await self._sos_saved(0.45, quiet=True)
         if snap is None:
-            snap, deadline = await self.db(self._sos_snapshot)
+            snap, deadline = self._sos_snapshot()
         if fx.sync_urgent and self.sync:
             self.sync.wake(urgent=True)
         if self.sync:
             self.sync.set_sos_open(snap["state"] != "idle")
         if fx.push:
             self._push("sos", snap)
-        for key, params in fx.say:
-            self.speaker.say(phrase(key, self.language, **params))
-        if fx.alarm_sound is not None:
-            self.speaker.alarm(fx.alarm_sound)
+        if not spoken:
+            self._sos_sound(fx)
         if self._sos_timer:
             self._sos_timer.cancel()
             self._sos_timer = None
@@ -494,6 +645,13 @@ class Core:
             delay = max(0.0, deadline - time.monotonic())
             self._sos_timer = self._loop.call_later(
                 delay, lambda: self._spawn_once(self._sos_tick()))
+
+    def _sos_sound(self, fx: Effects):
+        """Say the transition's phrases (ahead of all other speech) and start/stop the tone."""
+        for key, params in fx.say:
+            self.speaker.say(phrase(key, self.language, **params), priority=URGENT)
+        if fx.alarm_sound is not None:
+            self.speaker.alarm(fx.alarm_sound)
 
     def _spawn_once(self, coro):
         task = asyncio.create_task(coro)
@@ -562,7 +720,8 @@ class Core:
     def register_command(self, name: str, handler: Callable[..., Awaitable], help: str):
         """Let a part of the core (GPIO, BLE, simulators) serve a local API command.
 
-        :param handler: ``async def handler(**args) -> result``.
+        :param handler: ``async def handler(**args) -> result``; a handler with a
+            ``source`` parameter gets the asking connection's source (touch, voice, cli).
         """
         self._extra_commands[name] = (handler, help)
 
@@ -701,6 +860,7 @@ class Core:
             return
         client = _Client(writer, pid, uid, gid)
         client.task = asyncio.current_task()
+        client.task = asyncio.current_task()
         self._clients.add(client)
         sender = asyncio.create_task(client.send_loop())
         try:
@@ -714,6 +874,7 @@ class Core:
                 if not line:
                     break
                 reply = await self._handle_line(client, line)
+                client.current = None
                 client.current = None
                 if not await client.reply(self._encode_reply(reply)):
                     break
@@ -753,11 +914,14 @@ class Core:
             return {"id": None, "ok": False, "code": "bad_request", "error": str(exc)}
         req_id, cmd, args = msg["id"], msg["cmd"], msg["args"]
         client.current = cmd
+        client.current = cmd
         handler = getattr(self, "_cmd_" + cmd.replace(".", "_"), None)
         if cmd in self._extra_commands:
             extra = self._extra_commands[cmd][0]
 
             async def handler(_client, **kw):
+                if _takes_source(extra):  # who asked is the connection's, never the client's
+                    kw["source"] = _client.source
                 return await extra(**kw)
         elif cmd not in COMMANDS:
             handler = None
@@ -847,6 +1011,11 @@ class Core:
     async def _cmd_ping(self, client):
         return {}
 
+    async def _cmd_voice_listen(self, client):
+        # The kiosk's Speak button: the voice process opens its listening window.
+        self._push("voice", {"listen": True})
+        return {}
+
     async def _cmd_subscribe(self, client, topics=None):
         topics = set(topics or TOPICS)
         client.topics = topics
@@ -923,7 +1092,10 @@ class Core:
 
     async def _cmd_status(self, client):
         # Everything from the store (hub.status); only "the core runs" is live.
-        core = {"running": True, "pid": os.getpid(), "version": __version__}
+        core = {"running": True, "pid": os.getpid(), "version": __version__,
+                "alarm_unsaved": self.alarm_writer.pending() if self.alarm_writer else 0,
+                "storage_error": self.alarm_writer.last_error if self.alarm_writer else None,
+                "safety_mode": self.safety_mode}
         return await self.db(collect_status, self.store, self.config, sos=self.sos.snapshot(),
                              core=core)
 
@@ -961,6 +1133,15 @@ class Core:
     async def _cmd_say(self, client, text):
         if not isinstance(text, str) or not text.strip():
             raise ValueError("text must be a non-empty string")
+        # A client that floods the speaker would drown everything else it has to say
+        # (alarms have their own lane, but the elder still needs to hear the rest).
+        now = time.monotonic()
+        while self._say_times and now - self._say_times[0] > SAY_WINDOW_S:
+            self._say_times.popleft()
+        if len(self._say_times) >= SAY_LIMIT:
+            raise ApiError(f"too many texts to say: at most {SAY_LIMIT} in {SAY_WINDOW_S:.0f} s; "
+                           "this one was not spoken")
+        self._say_times.append(now)
         self.speaker.say(text[:500])
         return {}
 
@@ -972,7 +1153,14 @@ EXTENSIONS = (
     ("hub.sensors.gpio", "run_gpio", lambda cfg: cfg.gpio.enabled),
     ("hub.rules", "run_rules", lambda cfg: True),
     ("hub.sensors.ble.service", "run_ble", lambda cfg: cfg.ble.enabled),
+    ("hub.care.service", "run_care", lambda cfg: True),
 )
+
+
+def _takes_source(handler) -> bool:
+    import inspect
+
+    return "source" in inspect.signature(handler).parameters
 
 
 def load_extensions(config: Config) -> list[Callable[["Core"], Awaitable[None]]]:
@@ -989,7 +1177,7 @@ def load_extensions(config: Config) -> list[Callable[["Core"], Awaitable[None]]]
 
 
 def run_core(config: Config) -> int:
-    """Run the core until SIGTERM; the exit code for the CLI."""
+    """Run the core until SIGTERM; the exit code for the CLI (non-zero: restart me)."""
     from hub.logfilter import install
 
     install()  # a repeating fault must not fill the SD card with identical tracebacks
@@ -1000,5 +1188,5 @@ def run_core(config: Config) -> int:
     except HubError as exc:
         log.error("%s", exc)
         return 1
-    return 0
+    return core.exit_code
 

@@ -364,3 +364,42 @@ def test_sos_is_written_on_a_full_disk_after_everything_else_used_the_reserve(sm
         assert s.integrity_check() == "ok"
     finally:
         s.close()
+
+
+def test_alarm_writer_retries_a_failing_write_in_order_until_it_lands(tmp_path):
+    from hub.store import AlarmWriter
+
+    path = tmp_path / "hub.db"
+    Store(path, reserve_bytes=1).close()
+    # Another process holds the write lock, as a stalled writer would.
+    blocker = sqlite3.connect(path, timeout=0, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    written = []
+    writer = AlarmWriter(lambda: _short_busy(Store(path, reserve_bytes=1, migrate=False)),
+                         on_written=lambda label, meta: written.append(label))
+    writer.start()
+    try:
+        first = writer.submit(lambda st: st.record_event("sos_raised", {}, event_id="a1",
+                                                         priority=PRIORITY_SOS), label="raise")
+        second = writer.submit(lambda st: st.record_event("sos_escalated", {}, event_id="a2",
+                                                          priority=PRIORITY_SOS), label="escalate")
+        import time
+
+        time.sleep(0.6)
+        assert not first.done() and writer.pending() == 2 and writer.last_error
+        blocker.execute("ROLLBACK")  # the storage answers again
+        assert first.result(10)["id"] == "a1" and second.result(10)["id"] == "a2"
+        assert written == ["raise", "escalate"] and writer.last_error is None
+    finally:
+        blocker.close()
+        assert writer.stop() == 0
+    s = Store(path, reserve_bytes=1)
+    try:
+        assert [e["id"] for e in s.events()] == ["a1", "a2"]
+    finally:
+        s.close()
+
+
+def _short_busy(store):
+    store.db.execute("PRAGMA busy_timeout=50")
+    return store
