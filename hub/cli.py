@@ -236,7 +236,7 @@ def version():
 
 def _register_optional_commands():
     """Commands owned by sub-packages; a missing optional part must not break the CLI."""
-    for module in ("hub.sync.cli", "hub.sensors.cli"):
+    for module in ("hub.sync.cli", "hub.sensors.cli", "hub.voice.cli"):
         try:
             mod = __import__(module, fromlist=["_"])
         except ImportError as exc:

@@ -29,6 +29,7 @@ __all__ = [
     "KioskSection",
     "BleSection",
     "ThresholdsSection",
+    "VoiceSection",
     "load_config",
     "config_from_dict",
 ]
@@ -219,6 +220,31 @@ class ThresholdsSection:
 
 
 @dataclass(frozen=True)
+class VoiceSection:
+    """``[voice]``: offline voice commands (see docs/voice.md)."""
+
+    enabled: bool = _key(default=True, doc="listen for voice commands; false = microphone off")
+    engine: str = _key(default="auto", choices=("auto", "vosk", "pocketsphinx"),
+                       doc="recogniser; auto = vosk if its model is installed, else "
+                           "pocketsphinx (English only)")
+    models_dir: str = _key(default="/usr/share/hub/voice-models", path="absolute",
+                           doc="where vosk models are unpacked (see `hub voice models`)")
+    device: str = _key(default="", doc="microphone (sounddevice name); empty = default input")
+    wake_phrase: str = _key(default="", doc="wake phrase before non-emergency commands; "
+                            "empty = the language's own (assets/voice/<lang>.toml)")
+    window_s: float = _key(default=8.0, min=3.0, max=30.0,
+                           doc="seconds the hub listens after the wake phrase or Speak button")
+    end_ms: int = _key(default=300, min=150, max=1500,
+                       doc="silence that ends an utterance, milliseconds")
+    vad_threshold_db: float = _key(default=9.0, min=3.0, max=30.0,
+                                   doc="speech is this much louder than the background, dB")
+    min_confidence: float = _key(default=0.0, min=0.0, max=1.0,
+                                 doc="confidence needed to accept a command; 0 = the value "
+                                     "tuned on the test corpus for the language "
+                                     "(assets/voice/<lang>.toml)")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
 
@@ -232,6 +258,7 @@ class Config:
     kiosk: KioskSection = field(default_factory=KioskSection)
     ble: BleSection = field(default_factory=BleSection)
     thresholds: ThresholdsSection = field(default_factory=ThresholdsSection)
+    voice: VoiceSection = field(default_factory=VoiceSection)
     source: str = "defaults"
 
     @property
@@ -264,7 +291,8 @@ class Config:
 
 _SECTIONS = {"hub": HubSection, "sos": SosSection, "store": StoreSection, "sync": SyncSection,
              "audio": AudioSection, "gpio": GpioSection, "rules": RulesSection,
-             "kiosk": KioskSection, "ble": BleSection, "thresholds": ThresholdsSection}
+             "kiosk": KioskSection, "ble": BleSection, "thresholds": ThresholdsSection,
+             "voice": VoiceSection}
 
 
 def _check_value(section: str, f: dataclasses.Field, value):

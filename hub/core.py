@@ -1016,6 +1016,11 @@ class Core:
         self._push("voice", {"listen": True})
         return {}
 
+    async def _cmd_voice_listen(self, client):
+        # The kiosk's Speak button: the voice process opens its listening window.
+        self._push("voice", {"listen": True})
+        return {}
+
     async def _cmd_subscribe(self, client, topics=None):
         topics = set(topics or TOPICS)
         client.topics = topics

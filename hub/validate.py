@@ -314,7 +314,8 @@ class Arg:
 _SOURCE = Arg(choice("touch", "voice", "button", "api", "platform", "simulator", "rules",
                      "hub"))
 _EVENT_KINDS = ("alert", "service_request", "feedback", "checkin_answer", "message_read")
-_TOPICS = ("sos", "sync", "reading", "inbox", "say", "settings", "prompt", "devices", "core")
+_TOPICS = ("sos", "sync", "reading", "inbox", "say", "settings", "prompt", "devices", "core",
+           "voice")
 _ADDRESS = Arg(text(64), required=True)
 
 #: Command → argument name → :class:`Arg`. Commands added by parts of the core (GPIO, BLE)
@@ -345,6 +346,7 @@ ARGS: dict[str, dict[str, Arg]] = {
     "prompt.answer": {"id": Arg(text(100), required=True), "answer": Arg(text(40), required=True),
                       "source": _SOURCE},
     "doctor": {},
+    "voice.listen": {},
     "sync.enroll": {"url": Arg(text(2000), required=True), "code": Arg(text(200), required=True),
                     "pin": Arg(text(16))},
     # hub/sensors/gpio.py
