@@ -116,6 +116,7 @@ class HealthScreen(HubScreen):
 
     def on_pre_enter(self, *_a):
         self.page = 0  # always open on the first page: the readings that matter most
+        self.rebuild()
         super().on_pre_enter()
 
     def per_page(self) -> int:
