@@ -101,7 +101,8 @@ class CalledScreen(HubScreen):
 
     def on_inbox(self, message: dict):
         if message.get("kind") == "service_update":
-            Clock.schedule_once(lambda _dt: self.refresh(), 0.5)
+            Clock.schedule_once(lambda _dt: self.refresh(), 0.3)
+            Clock.schedule_once(lambda _dt: self.refresh(), 1.5)
 
     def spoken_text(self):
         return self.state_text()

@@ -22,6 +22,7 @@ Does not own the life cycle (the core moves requests on from the platform's
 """
 
 import datetime as dt
+import time
 
 from kivy.clock import Clock
 from kivy.graphics import Color, Ellipse, Line
@@ -250,7 +251,9 @@ class RequestsScreen(HubScreen):
     def on_inbox(self, message: dict):
         """A platform update moved a request on: ask again once the core has applied it."""
         if message.get("kind") == "service_update":
-            Clock.schedule_once(lambda _dt: self.refresh(), 0.5)
+            # The core applies the update in a task of its own: look twice.
+            Clock.schedule_once(lambda _dt: self.refresh(), 0.3)
+            Clock.schedule_once(lambda _dt: self.refresh(), 1.5)
 
     def set_requests(self, requests):
         self.requests = [r for r in requests or [] if isinstance(r, dict)]
@@ -338,11 +341,23 @@ class Face(Widget):
 
 
 class FaceButton(ButtonBehavior, BoxLayout):
-    """One rating: a drawn face with its word under it."""
+    """One rating: a drawn face with its word under it. Like every big button, a second
+    touch within ``debounce`` seconds is ignored (a shaky hand often touches twice)."""
 
     stars = NumericProperty(3)
     text = StringProperty("")
     bg_color = ListProperty(theme.rgba(theme.COLOURS["card"]))
+    debounce = NumericProperty(0.6)
+    _last = 0.0
+
+    def on_touch_down(self, touch):
+        if self.disabled or not self.collide_point(*touch.pos):
+            return super().on_touch_down(touch)
+        now = time.monotonic()
+        if now - self._last < self.debounce:
+            return True
+        self._last = now
+        return super().on_touch_down(touch)
 
 
 class RatingScreen(HubScreen):
@@ -355,6 +370,7 @@ class RatingScreen(HubScreen):
     def ask_for(self, entry: dict):
         """Rate this request (opened from My requests)."""
         self.from_prompt = False
+        self.sent = False
         self.entry = dict(entry)
         self.heading = _("How was it? {service}").format(
             service=service_name(entry.get("service", "")))
@@ -363,13 +379,24 @@ class RatingScreen(HubScreen):
     def refresh(self):
         prompt = self.app.prompt
         if prompt and prompt.get("kind") == "service_rating":
+            if self.from_prompt is False or self.entry or prompt.get("id") != getattr(
+                    self, "prompt_id", None):
+                self.sent = False
+            self.prompt_id = prompt.get("id")
             self.from_prompt = True
             self.entry = {}
             self.heading = prompt.get("question") or _("How was it? Press a face.")
             self.message = ""
 
+    def on_pre_enter(self, *_a):
+        self.sent = False
+        super().on_pre_enter()
+
     def choose(self, stars: int):
         app = self.app
+        if getattr(self, "sent", False):
+            return  # one rating per question; the first face pressed counts
+        self.sent = True
         if self.from_prompt and app.prompt and app.prompt.get("kind") == "service_rating":
             prompt_id = app.prompt.get("id")
 
@@ -394,6 +421,7 @@ class RatingScreen(HubScreen):
                  comment="")
 
     def _failed(self, words, _code):
+        self.sent = False
         self.say_message(_("Could not send that just now. Please try again in a minute."),
                          error=True)
 

@@ -99,10 +99,13 @@ class PromptScreen(HubScreen):
         gets a button label's size."""
         u = self.app.u if self.app else 1.0
         if text and width > 40 * u and self.app:
-            from hub.ui.widgets import _core_label
+            from hub.ui.widgets import _core_label, text_width
 
-            lines = _core_label(text, sos_px, self.app.font_name, True, width - 20 * u)
-            if lines.content_height > height - 20 * u:
+            room = width - 20 * u
+            lines = _core_label(text, sos_px, self.app.font_name, True, room)
+            # Line breaking (kinsoku) can need more than the plain wrap: keep a margin.
+            if lines.content_height > height - 20 * u or \
+                    text_width(text, sos_px, self.app.font_name, True) > 1.7 * room:
                 return button_px
         if height >= 2 * sos_px * 1.45 + u * 20:
             return sos_px
