@@ -9,7 +9,8 @@ A language file holds:
   by spaces the way the recogniser's vocabulary spells them);
 * ``wake``: phrases that open the listening window for the non-emergency commands;
 * ``min_confidence``: the rejection threshold tuned on the corpus for this language's
-  recogniser (``benchmarks/bench_voice.py``);
+  recogniser (``benchmarks/bench_voice.py``), and ``sos_min_confidence``, a stricter
+  one for the emergency phrases (a false SOS costs more than a missed "what time");
 * ``[replies]``: the short sentences the hub says back;
 * optionally ``[fillers] words``: ordinary words added to a vosk grammar as a "garbage"
   vocabulary. Measured on the corpus they cost the Korean model most of its accuracy,
@@ -81,6 +82,7 @@ class Language:
     fillers: tuple[str, ...]
     path: Path
     min_confidence: float = 0.8
+    sos_min_confidence: float = 0.8
     _lookup: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -173,7 +175,9 @@ def load_language(code: str, directory: Path | None = None) -> Language:
         wake=tuple(normalise(w) for w in data.get("wake", [])),
         commands={n: tuple(normalise(p) for p in ps) for n, ps in commands.items()},
         replies=dict(replies), fillers=_words(data.get("fillers", {}).get("words", "")),
-        path=path, min_confidence=float(data.get("min_confidence", 0.8)))
+        path=path, min_confidence=float(data.get("min_confidence", 0.8)),
+        sos_min_confidence=float(data.get("sos_min_confidence",
+                                          data.get("min_confidence", 0.8))))
 
 
 def languages(directory: Path | None = None) -> list[str]:

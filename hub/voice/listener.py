@@ -150,7 +150,9 @@ class VoiceListener:
         if not text:
             return out
         match = self.language.match(text)
-        if hyp.confidence < self.min_confidence:
+        need = max(self.min_confidence, self.language.sos_min_confidence) \
+            if match.command == "sos" else self.min_confidence
+        if hyp.confidence < need:
             match = type(match)(None, False, match.text)  # too unsure: not a command
         cmd, woke = match.command, match.woke
         out.command = cmd
