@@ -104,6 +104,7 @@ class ApiClient:
         self._sock: socket.socket | None = None
         self._reader: threading.Thread | None = None
         self.closed = threading.Event()
+        self.refusal: str | None = None  # why the core refused this connection (code busy)
 
     def connect(self) -> "ApiClient":
         """Connect; raises :class:`ApiError` in words if the core is not there."""
@@ -159,11 +160,13 @@ class ApiClient:
         except queue.Empty:
             raise ApiError(f"the hub core did not answer {cmd} within {self.timeout} s") from None
         except OSError as exc:
-            raise ApiError(f"lost the connection to the hub core: {exc}") from None
+            self.closed.wait(1)  # a refusal line may still be on its way to the reader
+            raise ApiError(self.refusal or f"lost the connection to the hub core: {exc}"
+                           ) from None
         finally:
             self._waiting.pop(req_id, None)
         if reply is None:
-            raise ApiError("the hub core closed the connection")
+            raise ApiError(self.refusal or "the hub core closed the connection")
         if not reply.get("ok"):
             raise ApiError(reply.get("error", "request failed"))
         return reply.get("result")
@@ -205,6 +208,8 @@ class ApiClient:
                         self.pushes.put((msg["push"], msg.get("data") or {}))
                 elif msg.get("id") in self._waiting:
                     self._waiting[msg["id"]].put(msg)
+                elif msg.get("id") is None and msg.get("code") == "busy":
+                    self.refusal = msg.get("error")  # then the core closes the connection
         except (OSError, ValueError):
             pass
         finally:

@@ -477,12 +477,18 @@ def test_one_user_cannot_take_every_connection(open_core):
                 replies.append(exchange(s, {"id": i, "cmd": "ping"}, timeout=5))
             except ConnectionError:
                 replies.append({"closed": True})
+        try:  # the blocking client says why, instead of "closed the connection"
+            ApiClient(path, timeout=5).connect().request("ping")
+            replies.append("served")
+        except ApiError as exc:
+            replies.append(str(exc))
         return replies
 
     replies = as_user(connect_four)
     assert [r.get("ok") for r in replies[:2]] == [True, True]
     assert all(r.get("code") == "busy" and "max_clients_per_user" in r["error"]
-               for r in replies[2:]), replies
+               for r in replies[2:4]), replies
+    assert "max_clients_per_user" in replies[4]
     with core.client() as c:
         assert c.request("ping") == {}
 
