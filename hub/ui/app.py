@@ -140,6 +140,9 @@ class KioskApp(App):
         self.nav = "home"           # where the elder/family is, when nothing overrides it
         self.history: list[str] = []
         self.prompt: dict | None = None
+        #: The setup PIN typed on the PIN pad, for this Setup visit only (never stored):
+        #: the core wants it with privileged commands such as sync.enroll.
+        self.setup_pin = ""
         #: Questions the core still waits on (ids), also those put off with "Ask me later".
         self.open_prompts: set = set()
         self.confirming_safe = False
@@ -363,6 +366,8 @@ class KioskApp(App):
             want = "care_rating" if self.prompt.get("kind") == "service_rating" else "prompt"
         else:
             want = self.nav
+        if self.nav == "home":
+            self.setup_pin = ""  # leaving Setup forgets the PIN typed for it
         if self.sm.current != want:
             self.sm.current = want
         else:

@@ -14,7 +14,23 @@ layouts use). For the screen on top (and the caption bar, when shown) it checks:
   label) fits inside its label, inside the window, and does not overlap another text;
   no two buttons overlap;
 * no more than ``MAX_CHOICES`` buttons, except on the screens listed in
-  ``MANY_CHOICES_ALLOWED``.
+  ``MANY_CHOICES_ALLOWED``;
+
+and, added after the independent walk at 800×480 (issue 12):
+
+* at a larger text size (``text_factor``), sentences and headings really are larger:
+  body text ≥ ``MIN_BODY_PX`` × factor, a heading (Title, FitLabel) ≥ the title size ×
+  factor — a heading that shrinks to fit (the Korean greeting at 28 px) is caught;
+* the speech caption (an ``extra`` overlay) never lies over the screen below it;
+* every character has a glyph in the label's font (no "tofu" boxes, as the docked
+  keyboard's special keys had);
+* no wrapped line starts with closing punctuation or ends with opening punctuation
+  (CJK line-breaking rules, :mod:`hub.ui.linebreak`);
+* keys of a keyboard are buttons like any other: ≥ 100 px, labels ≥ 40 px.
+
+Transient states (the caption shown, the PIN lockout, the keyboard open) are scenes of
+:mod:`hub.ui.stage`; ``tests/ui/test_accessibility.py`` runs them at the largest text
+size with the caption on.
 
 Hidden widgets (opacity 0 or no size) are skipped. Returns problems in words; an
 empty list means the screen passes.
@@ -25,8 +41,9 @@ from kivy.uix.label import Label
 from kivy.uix.textinput import TextInput
 
 from hub.ui import theme
+from hub.ui.linebreak import NO_END, NO_START
 
-__all__ = ["audit_screen", "Problem"]
+__all__ = ["audit_screen", "Problem", "missing_glyphs"]
 
 TOLERANCE = 1.0  # px: rounding in layouts
 
@@ -90,8 +107,56 @@ def _name(w) -> str:
     return f"{type(w).__name__}({text[:40]!r})"
 
 
-def audit_screen(screen, *, extra=(), window_size=None) -> list[Problem]:
-    """Check one screen (and ``extra`` overlay widgets) as it is drawn now."""
+_GLYPHS: dict[tuple[str, str], bool] = {}
+
+
+def _font_file(label) -> str | None:
+    from kivy.core.text import LabelBase
+
+    name = label.font_name
+    files = getattr(LabelBase, "_fonts", {}).get(name)
+    if files:
+        return files[2 if label.bold and len(files) > 2 and files[2] else 0]
+    return name if name and "." in name else None
+
+
+def missing_glyphs(text: str, font_file: str) -> str:
+    """The characters of ``text`` the font draws as its "missing glyph" box."""
+    from PIL import ImageFont
+
+    out = ""
+    for ch in set(text):
+        if ch.isspace() or ord(ch) < 32:
+            continue
+        key = (font_file, ch)
+        if key not in _GLYPHS:
+            try:
+                font = ImageFont.truetype(font_file, 24)
+                notdef = font.getmask("\U0010FFFD").getbbox(), \
+                    bytes(font.getmask("\U0010FFFD"))
+                mask = font.getmask(ch)
+                _GLYPHS[key] = (mask.getbbox(), bytes(mask)) != notdef
+            except OSError:
+                _GLYPHS[key] = True
+        if not _GLYPHS[key]:
+            out += ch
+    return out
+
+
+def _lines(label) -> list[str]:
+    """The lines Kivy really drew (after wrapping)."""
+    core = getattr(label, "_label", None)
+    lines = getattr(core, "_cached_lines", None) or []
+    return ["".join(word.text for word in line.words) for line in lines]
+
+
+def audit_screen(screen, *, extra=(), window_size=None, text_factor: float = 1.0
+                 ) -> list[Problem]:
+    """Check one screen (and ``extra`` overlay widgets) as it is drawn now.
+
+    :param text_factor: the text size in use (``theme.TEXT_SIZES``): sentences and
+        headings must be at least that much larger than the rule's minimum.
+    """
     from kivy.core.window import Window
 
     W, H = window_size or Window.size
@@ -103,6 +168,11 @@ def audit_screen(screen, *, extra=(), window_size=None) -> list[Problem]:
     choices = []
     texts = []
     screen_rect = _window_rect(screen)
+    for overlay in extra:
+        if _visible(overlay) and getattr(overlay, "text", "") and _overlap(
+                _window_rect(overlay), screen_rect):
+            problems.append(Problem(f"{_name(overlay)} lies over the screen: its space must "
+                                    f"be reserved in the layout"))
     for w in widgets:
         # Nothing may stick out of the box that holds it (it would cover its neighbours).
         parent = w.parent
@@ -141,12 +211,36 @@ def audit_screen(screen, *, extra=(), window_size=None) -> list[Problem]:
             continue
         w.texture_update()
         texts.append(w)
-        # Font size.
+        # Font size. A larger text size must really make sentences and headings larger.
         in_button = isinstance(w, ButtonBehavior) or getattr(w, "is_button_label", False)
         need = (theme.MIN_BUTTON_LABEL_PX if in_button else theme.MIN_BODY_PX) * s
+        if not in_button:
+            need *= text_factor
         if w.font_size < need - 0.5:
             kind = "button label" if in_button else "text"
-            problems.append(Problem(f"{_name(w)}: {kind} {w.font_size:.1f} px < {need:.0f} px"))
+            problems.append(Problem(f"{_name(w)}: {kind} {w.font_size:.1f} px < {need:.0f} px"
+                                    + ("" if text_factor == 1 else
+                                       f" (text size ×{text_factor:g})")))
+        heading = type(w).__name__ in ("Title", "FitLabel")
+        if heading and w.font_size < theme.FONT["title"] * s * text_factor - 0.5:
+            problems.append(Problem(
+                f"{_name(w)}: heading {w.font_size:.1f} px, smaller than the title size "
+                f"{theme.FONT['title'] * s * text_factor:.0f} px: wrap it, do not shrink it"))
+        # Glyphs the font does not have (drawn as empty boxes).
+        font_file = _font_file(w)
+        if font_file:
+            missing = missing_glyphs(w.text, font_file)
+            if missing:
+                problems.append(Problem(f"{_name(w)}: no glyph for {missing!r} in "
+                                        f"{font_file.rsplit('/', 1)[-1]} (drawn as a box)"))
+        # CJK line breaking: no line may start with "。" or end with "「".
+        lines = _lines(w)
+        for i, line in enumerate(lines):
+            if i and line[:1] in NO_START:
+                problems.append(Problem(f"{_name(w)}: line {i + 1} starts with {line[0]!r}"))
+            if i < len(lines) - 1 and line.rstrip()[-1:] in NO_END:
+                problems.append(Problem(f"{_name(w)}: line {i + 1} ends with "
+                                        f"{line.rstrip()[-1]!r}"))
         # Contrast against what is really behind it.
         bg = _background(w if not isinstance(w, ButtonBehavior) else w)
         fg = w.disabled_color if w.disabled else w.color

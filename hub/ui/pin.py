@@ -10,7 +10,6 @@ screen may show more than six buttons (a keypad) — the one exception listed in
 :data:`hub.ui.theme.MANY_CHOICES_ALLOWED`.
 """
 
-import hmac
 import time
 
 from kivy.clock import Clock
@@ -120,9 +119,13 @@ class PinScreen(HubScreen):
         self._update_lock()
         if self.locked:
             return
-        pin = self.app.cfg.kiosk.setup_pin
-        if hmac.compare_digest(self.entered.encode(), pin.encode()):
+        from hub.provision import check_pin  # setup_pin_hash when provisioned, else setup_pin
+
+        if check_pin(self.app.cfg, self.entered):
             self._state.set("pin_wrong_tries", 0)
+            # Kept in memory for this Setup visit only: the core asks for it again on
+            # privileged commands (sync.enroll, consent.set; docs/local-api.md, roles).
+            self.app.setup_pin = self.entered
             self.entered = ""
             self.app.nav = "home"
             self.app.go("setup", remember=False)

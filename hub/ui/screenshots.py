@@ -129,7 +129,8 @@ def _run(args) -> int:
             app.root.export_to_png(str(path))
             pictures.append((scene, lang, path))
             if args.audit:
-                found = audit_screen(app.sm.current_screen, extra=[app.root.ids.caption])
+                found = audit_screen(app.sm.current_screen, extra=[app.root.ids.caption],
+                                     text_factor=app.text_factor)
                 if found:
                     problems[f"{scene}-{lang}"] = list(found)
 

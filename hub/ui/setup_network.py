@@ -159,7 +159,7 @@ class SetupEnrollScreen(HubScreen):
 
         self.app.call("sync.enroll", lambda _r: self.say_message(
             _("This hub is now linked to the care centre.")), failed, lane="slow",
-            url=url, code=code)
+            url=url, code=code, pin=self.app.setup_pin)
 
 
 SCREENS = [SetupWifiScreen, SetupWifiJoinScreen, SetupEnrollScreen]

@@ -24,7 +24,7 @@ SCENES = [
     "sos_received", "sos_coming", "sos_confirm_safe", "health", "health_detail", "messages",
     "message", "prompt", "pin", "pin_device", "pin_warning", "pin_locked", "setup", "setup_more", "setup_language", "setup_text",
     "setup_sound", "setup_name", "setup_devices", "setup_scan", "setup_forget", "setup_wifi",
-    "setup_wifi_join", "setup_enroll", "setup_test", "diagnostics", "keyboard", "keyboard_url",
+    "setup_wifi_join", "setup_enroll", "setup_test", "diagnostics", "diagnostics_details", "keyboard", "keyboard_url",
 ]
 
 SCENES += CARE_SCENES  # issue 10's screens: hub/ui/care_stage.py
@@ -141,6 +141,8 @@ def stage(app, scene: str, lang: str) -> str:
         screen = "starting"
     elif scene.startswith("keyboard"):
         screen = "text_entry"
+    elif scene == "diagnostics_details":
+        screen = "diagnostics"
     elif scene in ("pin_device", "pin_warning", "pin_locked"):
         screen = "pin"
     if scene == "sos_countdown" or scene == "sos_test":
@@ -249,7 +251,8 @@ def stage(app, scene: str, lang: str) -> str:
                  {"ssid": "Neighbour", "signal": 40, "secure": True, "active": False}])
     elif scene == "setup_wifi_join":
         s.network = {"ssid": "Home-2.4G", "signal": 82, "secure": True}
-    elif scene == "diagnostics":
+    elif scene in ("diagnostics", "diagnostics_details"):
+        s.details = scene == "diagnostics_details"
         s.done([{"name": "config", "level": "OK", "detail": "loaded from /etc/hub/hub.toml"},
                 {"name": "database", "level": "OK", "detail": "integrity ok, schema 3"},
                 {"name": "disk", "level": "OK", "detail": "12.1 GB free"},

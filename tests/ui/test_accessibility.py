@@ -96,3 +96,50 @@ def test_the_audit_catches_what_it_must(kiosk):
     assert "contrast" in found
     assert "does not fit" in found
     assert "8 choices" in found
+
+
+def test_the_audit_catches_what_the_walk_at_800x480_found(kiosk):
+    """Issue 12: each rule added after the independent walk, broken once on purpose."""
+    from kivy.core.window import Window
+    from kivy.uix.boxlayout import BoxLayout
+    from kivy.uix.label import Label
+
+    from hub.ui.audit import audit_screen
+    from hub.ui.widgets import BigButton, Body, FitLabel, HubScreen
+
+    font = kiosk.app.font_name
+    bad = HubScreen(name="bad2", size=Window.size, pos=(0, 0))
+    box = BoxLayout(orientation="vertical")
+    bad.add_widget(box)
+    # A heading that shrank to fit instead of wrapping (the Korean greeting at 28 px).
+    box.add_widget(FitLabel(text="김영희 님, 좋은 아침이에요 " * 3, max_font=40, min_font=20,
+                            color=(0, 0, 0, 1)))
+    # A sentence that did not grow with the largest text size.
+    box.add_widget(Body(text="Body text at the standard size", font_size=28))
+    # Kivy's own wrapping: a line that starts with "，".
+    box.add_widget(Label(text="妈妈好，我们星期天带孩子们来吃午饭。", font_size=30, font_name=font,
+                         color=(0, 0, 0, 1), text_size=(92, None), size_hint=(None, None),
+                         size=(100, 200)))
+    row = BoxLayout()
+    box.add_widget(row)
+    # A keyboard key of the docked keyboard: 42×37 px, a special key drawn as a box.
+    row.add_widget(BigButton(text="q", size_hint=(None, None), size=(42, 37), font_size=40))
+    row.add_widget(BigButton(text="\ue001", font_size=40))
+    # A caption bar laid over the screen instead of taking its own space.
+    caption = Body(text="What the hub is saying", size_hint=(None, None), size=(800, 60),
+                   pos=(0, 420), bg_color=(0, 0, 0, 1), color=(1, 1, 1, 1))
+    Window.add_widget(bad)
+    Window.add_widget(caption)
+    try:
+        kiosk.pump(frames=4)
+        found = "\n".join(audit_screen(bad, extra=[caption], text_factor=1.25))
+    finally:
+        Window.remove_widget(caption)
+        Window.remove_widget(bad)
+    assert "smaller than the title size" in found
+    assert "text 28.0 px < 35 px (text size ×1.25)" in found
+    assert "starts with '，'" in found
+    assert "BigButton('q') is 42×37 px" in found
+    assert "no glyph for '\\ue001'" in found
+    assert "lies over the screen" in found
+    assert "are drawn over each other" in found        # the caption's text over the heading
