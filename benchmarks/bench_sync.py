@@ -14,8 +14,14 @@ temporary directory. Figures printed:
 * SOS press → accepted: from writing the ``sos_raised`` row (as the core does) to
   ``on_delivered`` (the platform said "accepted" and the hub committed it) —
   median and p99, on an idle link and while a backlog drains;
-* network return → SOS delivered: the receiver refuses connections while an SOS is
-  pending; from the moment it accepts again to ``on_delivered``.
+* network return → SOS delivered: the link fails while an SOS is pending — the
+  receiver closes connections unanswered, resets them (TCP RST), refuses them
+  (process down), black-holes them (reads the request, never answers; such a
+  connection stays dead) or its port has a full accept queue (SYNs dropped) — for
+  0.7–4 s; from the moment it works again to ``on_delivered``. The hub runs with the
+  default ``[sync] timeout`` (10 s), which is what made a black hole cost ~11 s.
+
+``--returns-only`` runs just the network-return part.
 """
 
 import argparse
@@ -25,6 +31,7 @@ import platform
 import random
 import re
 import shutil
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -199,6 +206,21 @@ def bench_sos(cfg, rounds, backlog):
             "max_ms": max(lat), "backlog_left": left}
 
 
+def full_backlog(port):
+    """Listen on ``port`` without ever accepting, the queue filled: new SYNs are dropped."""
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", port))
+    lsock.listen(0)
+    held = [lsock]
+    for _ in range(4):
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(("127.0.0.1", port))
+        held.append(c)
+    return held
+
+
 def bench_network_return(cfg, rx, rounds, how):
     st = Store(cfg.db_path, reserve_bytes=1024 * 1024)
     delivered = Delivered()
@@ -208,19 +230,24 @@ def bench_network_return(cfg, rx, rounds, how):
     out = []
     rng = random.Random(2026)
     for _ in range(rounds):
-        if how == "offline":
-            rx.faults(offline=True)
+        held = []
+        if how in ("offline", "reset", "black_hole"):
+            rx.faults(**{how: True})
         else:
             rx.stop()
+            if how == "full_backlog":
+                held = full_backlog(rx.port)
         ev = raise_sos(st)
         w.wake(urgent=True)
-        time.sleep(rng.uniform(0.7, 2.5))  # away for a while, not in step with any retry
-        if how == "offline":
-            rx.faults(offline=False)
+        time.sleep(rng.uniform(0.7, 4.0))  # away for a while, not in step with any retry
+        if how in ("offline", "reset", "black_hole"):
+            rx.faults(**{how: False})
             back = time.monotonic()
         else:
+            for s in held:
+                s.close()
             back = rx.start()
-        done = delivered.wait(ev["id"])
+        done = delivered.wait(ev["id"], timeout=30)
         if done is None:
             raise RuntimeError("SOS not delivered after the network returned")
         out.append((done - back) * 1000)
@@ -233,11 +260,14 @@ def bench_network_return(cfg, rx, rounds, how):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller numbers (smoke test)")
+    parser.add_argument("--returns-only", action="store_true",
+                        help="only the network-return figures")
+    parser.add_argument("--returns", type=int, default=None, help="outages per kind of fault")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.ERROR)  # the worker's "offline" warnings are expected
+    logging.basicConfig(level=logging.CRITICAL)  # the worker's "offline" errors are expected
     n = 20_000 if args.quick else 100_000
     rounds = 30 if args.quick else 200
-    returns = 5 if args.quick else 20
+    returns = args.returns or (5 if args.quick else 50)
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     fs = subprocess.run(["df", "-T", str(workdir)], capture_output=True, text=True).stdout
@@ -251,7 +281,7 @@ def main():
                                 "sync": {"url": rx.url, "sos_retry": 3.0}})
         enroll(cfg, rx.url, "55550000", serial="BENCH-1")
 
-        for batch in (500, 2000):
+        for batch in () if args.returns_only else (500, 2000):
             d = bench_drain(workdir, rx, cfg, n, batch)
             print(f"drain {d['n']:,} readings, batch {d['batch']}: {d['rate']:,.0f} events/s "
                   f"({d['seconds']:.1f} s; {d['received']:,} new at the receiver); worker RSS "
@@ -259,20 +289,25 @@ def main():
                   f"during, {d['rss_end']:.0f} MiB at the end ({d['samples']} samples); "
                   f"filling the outbox took {d['fill_s']:.1f} s")
 
-        s = bench_sos(cfg, rounds, backlog=0)
-        print(f"SOS press → accepted, idle link ({s['rounds']} presses): median "
-              f"{s['median_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, max {s['max_ms']:.1f} ms")
-        s = bench_sos(cfg, rounds, backlog=n)
-        print(f"SOS press → accepted, while draining {n:,} readings ({s['rounds']} presses): "
-              f"median {s['median_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, max "
-              f"{s['max_ms']:.1f} ms ({s['backlog_left']:,} readings still queued at the end)")
+        if not args.returns_only:
+            s = bench_sos(cfg, rounds, backlog=0)
+            print(f"SOS press → accepted, idle link ({s['rounds']} presses): median "
+                  f"{s['median_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, max {s['max_ms']:.1f} ms")
+            s = bench_sos(cfg, rounds, backlog=n)
+            print(f"SOS press → accepted, while draining {n:,} readings ({s['rounds']} "
+                  f"presses): median {s['median_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, max "
+                  f"{s['max_ms']:.1f} ms ({s['backlog_left']:,} readings still queued at the "
+                  "end)")
 
-        for how, words in (("offline", "connections reset"),
-                           ("down", "receiver process down, connection refused")):
+        for how, words in (("offline", "connections closed unanswered"),
+                           ("reset", "connections reset, TCP RST"),
+                           ("down", "receiver process down, connection refused"),
+                           ("black_hole", "black hole: request read, never answered"),
+                           ("full_backlog", "accept queue full, SYNs dropped")):
             r = bench_network_return(cfg, rx, returns, how)
             print(f"network return → SOS delivered ({words}; {r['rounds']} outages of "
-                  f"0.7–2.5 s): median {r['median_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, "
-                  f"max {r['max_ms']:.0f} ms")
+                  f"0.7–4 s): median {r['median_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, "
+                  f"max {r['max_ms']:.0f} ms", flush=True)
     finally:
         rx.stop()
         shutil.rmtree(workdir, ignore_errors=True)
