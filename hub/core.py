@@ -564,8 +564,10 @@ class Core:
     async def _sos_saved(self, timeout: float = 2.0, quiet: bool = False) -> bool:
         """Wait (a little) for the last SOS write; False if storage is slow or full."""
         fut = getattr(self, "_sos_write", None)
-        if fut is None or fut.done():
+        if fut is None:
             return True
+        if fut.done():
+            return fut.exception() is None
         try:
             await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(fut)), timeout)
             return True

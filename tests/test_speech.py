@@ -2,6 +2,7 @@
 synthesised by pyttsx3, the alarm sound, and a speaker that never blocks its caller."""
 
 import shutil
+import threading
 import time
 import wave
 
@@ -10,7 +11,8 @@ import pytest
 from hub.phrases import PHRASES, phrase
 from hub.voice.speech import Speaker, select_voice, write_alarm_wav
 
-PARAMS = {"seconds": 10, "responder": "Li Wei"}
+PARAMS = {"seconds": 10, "responder": "Li Wei", "contact": "Li Wei", "count": 2, "day": 3,
+          "dose": "one tablet", "label": "blood pressure", "month": 12, "time": "08:00"}
 
 pyttsx3 = pytest.importorskip("pyttsx3")
 needs_espeak = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng missing")
@@ -80,7 +82,13 @@ class PacedSpeaker(Speaker):
     """
 
     def _pyttsx3_say(self, text):
-        time.sleep(0.05 + 0.4 * len(text.split()) * 140 / max(self.rate, 1) / 2.33)
+        self._cut = threading.Event()
+        self._cut.wait(0.05 + 0.4 * len(text.split()) * 140 / max(self.rate, 1) / 2.33)
+
+    def _interrupt_current(self):  # what stopping aplay does on a hub
+        cut = getattr(self, "_cut", None)
+        if cut is not None:
+            cut.set()
 
 
 def test_sos_phrase_is_heard_within_a_second_through_a_speech_flood():
@@ -151,3 +159,24 @@ def test_long_ordinary_text_is_spoken_in_pieces_so_an_sos_waits_little():
         assert said[0] == long_text  # one caption for the whole text
     finally:
         speaker.stop()
+
+
+def test_an_sos_stops_the_audio_player_of_ordinary_speech_but_never_the_alarm_sound(tmp_path):
+    import subprocess
+
+    # Stand-ins for the players pyttsx3 and the alarm start: real child processes whose
+    # name is "aplay" (a copy of sleep), found through /proc as the real ones are.
+    fake = tmp_path / "aplay"
+    shutil.copy(shutil.which("sleep"), fake)
+    speech_player = subprocess.Popen([str(fake), "30"])
+    alarm_player = subprocess.Popen([str(fake), "30"])
+    speaker = Speaker("en", engine="silent")
+    speaker._alarm_proc = alarm_player
+    try:
+        speaker._interrupt_current()
+        assert speech_player.wait(5) != 0  # stopped
+        assert alarm_player.poll() is None  # the alarm sound plays on
+    finally:
+        for p in (speech_player, alarm_player):
+            p.kill()
+            p.wait()

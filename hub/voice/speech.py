@@ -13,9 +13,10 @@ as a caption.
 Priorities (an elder's alarm must never be lost behind chatter):
 
 * :data:`URGENT` texts (SOS phrases) go ahead of every ordinary text and are never
-  dropped. An utterance already playing cannot be cut off (pyttsx3's espeak driver
-  blocks in ``aplay``), so ordinary texts are spoken in short pieces and the urgent
-  lane is looked at between pieces.
+  dropped, and they cut off an ordinary text being spoken: pyttsx3's espeak driver
+  blocks in an ``aplay`` child process, which is stopped (never the alarm sound's own
+  player), so ``runAndWait`` returns at once in the one speech thread. Ordinary texts
+  are also spoken in short pieces, so an interrupted one loses at most one piece.
 * :data:`NORMAL` texts wait in a bounded queue; when it is full the oldest waiting
   ordinary text is dropped (and counted in :attr:`Speaker.dropped`).
 * The alarm sound has its own thread and is a state, not a queue entry: asking for it
@@ -26,8 +27,10 @@ Priorities (an elder's alarm must never be lost behind chatter):
 import collections
 import logging
 import math
+import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import threading
@@ -101,6 +104,22 @@ def split_pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
     return [p for p in pieces if p]
 
 
+def _child_pids(pid: int) -> list[int]:
+    """Children and grandchildren of ``pid`` (Linux /proc; empty elsewhere)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        kids = []
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                kids += [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        found += kids
+        todo += kids
+    return found
+
+
 class Speaker:
     """Say things aloud, one at a time, without ever blocking the caller.
 
@@ -137,6 +156,7 @@ class Speaker:
         self._alarm_thread: threading.Thread | None = None
         self._alarm_proc: subprocess.Popen | None = None
         self._last_drop_log = 0.0
+        self._speaking: int | None = None  # priority of the piece being spoken now
         self.spoken: list[str] = []
         self.dropped = 0
         self.alarms_sounded = 0
@@ -159,6 +179,8 @@ class Speaker:
         with self._cond:
             if priority == URGENT:
                 self._urgent.append(text)
+                if self._speaking == NORMAL:
+                    self._interrupt_current()
             else:
                 while len(self._normal) >= self.max_waiting:
                     self._normal.popleft()
@@ -219,8 +241,10 @@ class Speaker:
                     cfg, self._config = self._config, None
                     return "config", cfg
                 if self._urgent:
+                    self._speaking = URGENT
                     return "say", (self._urgent.popleft(), True)
                 if self._normal:
+                    self._speaking = NORMAL
                     text, caption = self._normal.popleft()
                     pieces = split_pieces(text)
                     for piece in reversed(pieces[1:]):
@@ -242,6 +266,27 @@ class Speaker:
             except Exception:  # a broken audio stack must not kill the alarm path
                 log.exception("speech failed; recreating the engine")
                 self._engine = None
+            finally:
+                with self._cond:
+                    self._speaking = None
+
+    def _interrupt_current(self):
+        """Cut off the ordinary text being played (called with the queue lock held).
+
+        Stops this process's ``aplay``/``espeak-ng`` children except the alarm sound's
+        player; the engine's blocking call then returns and the worker moves on.
+        """
+        keep = self._alarm_proc.pid if self._alarm_proc else None
+        for pid in _child_pids(os.getpid()):
+            if pid == keep:
+                continue
+            try:
+                with open(f"/proc/{pid}/comm") as fh:
+                    name = fh.read().strip()
+                if name in ("aplay", "espeak-ng", "espeak"):
+                    os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
 
     def _apply_config(self, rate: int | None, volume: float | None):
         if rate is not None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.api import ApiClient
 from hub.config import load_config
 from hub.phrases import phrase
 from hub.sync.enroll import enroll
@@ -101,6 +102,7 @@ class Hub:
         self.receiver = receiver
         cls = PacedCoreProcess if paced else CoreProcess
         self.core = cls(self.config_path, self.state_dir)
+        self.pressed_at = 0.0
 
     def enroll(self):
         cfg = load_config(self.config_path)
@@ -112,14 +114,23 @@ class Hub:
         self.core.start()
         return self
 
+    def client(self) -> ApiClient:
+        """A subscribed client whose pushes are time-stamped as they arrive
+        (in :attr:`ApiClient.pushes` as ``(topic, (monotonic, data))``)."""
+        c = ApiClient(self.core.socket, timeout=10)
+        c.on_push = lambda topic, data: c.pushes.put((topic, (time.monotonic(), data)))
+        c.connect()
+        c.subscribe()
+        return c
+
     def press_and_hear(self, client, timeout: float = 5.0) -> tuple[str, float]:
         """Press the simulated GPIO button; (alarm id, seconds until the SOS phrase is heard).
 
-        "Heard" is the ``say`` push the speaker's ``on_said`` hook sends as it starts the
-        SOS phrase. Pushes are read in arrival order, so the ``sos`` push that names the
-        alarm is caught whether it comes before or after the speech.
+        ``client`` comes from :meth:`client`. "Heard" is when the ``say`` push that the
+        speaker's ``on_said`` hook sends as it starts the SOS phrase arrives here. The
+        ``sos`` push naming the alarm is caught whether it comes before or after it.
         """
-        t0 = time.monotonic()
+        t0 = self.pressed_at = time.monotonic()
         client.request("sim.button", action="press")
         heard = alarm = None
         end = t0 + timeout
@@ -129,11 +140,11 @@ class Hub:
                 raise AssertionError(f"after {timeout} s: heard={heard} alarm={alarm}\n"
                                      f"--- core log ---\n{self.core.log()[-3000:]}")
             try:
-                topic, data = client.pushes.get(timeout=left)
+                topic, (at, data) = client.pushes.get(timeout=left)
             except queue.Empty:
                 continue
             if topic == "say" and data["text"] == SOS_PHRASE and heard is None:
-                heard = time.monotonic() - t0
+                heard = at - t0
             elif topic == "sos" and data.get("alarm_id") and data["state"] != "countdown":
                 alarm = data["alarm_id"]
         return alarm, heard
@@ -145,13 +156,16 @@ class Hub:
                 raise AssertionError(f"the receiver did not get it within {timeout} s")
             time.sleep(0.05)
 
-    def wait_delivered(self, alarm_id: str, timeout: float = 20.0) -> float:
-        """Seconds until the receiver holds the alarm's raise event."""
-        t0 = time.monotonic()
-        end = t0 + timeout
+    def wait_delivered(self, alarm_id: str, since: float | None = None,
+                       timeout: float = 20.0) -> float:
+        """Seconds from ``since`` (default: the last press) until the receiver took the
+        alarm's raise event, by the receiver's own monotonic clock (same process)."""
+        since = self.pressed_at if since is None else since
+        end = time.monotonic() + timeout
         while time.monotonic() < end:
-            if alarm_id in self.receiver.event_ids():
-                return time.monotonic() - t0
+            got = [e for e in self.receiver.events(bodies=False) if e["id"] == alarm_id]
+            if got:
+                return got[0]["received_mono"] - since
             time.sleep(0.02)
         raise AssertionError(f"alarm {alarm_id} did not reach the receiver within {timeout} s"
                              f"\n--- core log ---\n{self.core.log()[-4000:]}")

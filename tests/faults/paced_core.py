@@ -12,7 +12,7 @@ Usage: ``python -m tests.faults.paced_core CONFIG``
 import asyncio
 import logging
 import sys
-import time
+import threading
 
 from hub.config import load_config
 from hub.core import Core, load_extensions
@@ -23,7 +23,13 @@ class PacedSpeaker(Speaker):
     """The real Speaker (queues, lanes, worker thread); only the sound card is slow."""
 
     def _pyttsx3_say(self, text):
-        time.sleep(0.05 + 0.4 * len(text.split()) * 140 / max(self.rate, 80))
+        self._cut = threading.Event()
+        self._cut.wait(0.05 + 0.4 * len(text.split()) * 140 / max(self.rate, 80))
+
+    def _interrupt_current(self):  # what stopping aplay does on a hub
+        cut = getattr(self, "_cut", None)
+        if cut is not None:
+            cut.set()
 
 
 def main() -> int:

@@ -46,7 +46,7 @@ def test_disk_full_after_the_reserve_was_used_the_sos_is_heard_saved_and_deliver
         (state / "disk-reserve.ballast").unlink(missing_ok=True)  # check-ins used it up
         truncate_wal(state / "hub.db")
         filler = fill_disk(state)
-        with hub.core.client(subscribe=True) as c:
+        with hub.client() as c:
             alarm, heard = hub.press_and_hear(c)
             # the SOS-only reserve lets the record in at once: no need to wait for space
             delivered = hub.wait_delivered(alarm, timeout=10)
@@ -70,7 +70,7 @@ def test_disk_full_with_every_reserve_gone_alarm_is_heard_and_delivered_when_spa
             (state / name).unlink(missing_ok=True)
         truncate_wal(state / "hub.db")
         filler = fill_disk(state)
-        with hub.core.client(subscribe=True) as c:
+        with hub.client() as c:
             alarm, heard = hub.press_and_hear(c)
             assert heard < HEARD_WITHIN_S
             time.sleep(1.5)
@@ -78,7 +78,8 @@ def test_disk_full_with_every_reserve_gone_alarm_is_heard_and_delivered_when_spa
             assert status["core"]["alarm_unsaved"] >= 1  # `hub status` says it is not saved
             assert alarm not in hub.receiver.event_ids()
             filler.unlink()  # space returns
-            delivered = hub.wait_delivered(alarm, timeout=15)
+            cleared = time.monotonic()
+            delivered = hub.wait_delivered(alarm, since=cleared, timeout=15)
         record("disk full (no reserve left)", heard_s=heard, delivered_after_clear_s=delivered)
 
 
@@ -92,7 +93,7 @@ def test_stalled_storage_alarm_is_heard_at_once_and_delivered_after_thaw(
     hub = hubs()
     with ext4_loop(tmp_path / "card.img", hub.state_dir) as mnt:
         hub.enroll().start()
-        with hub.core.client(subscribe=True) as c:
+        with hub.client() as c:
             # The card stalls while the hub is idle. (A press that comes while the store
             # thread is already stuck on another write still waits in the GPIO handler,
             # which asks the store thread for the SOS state first: see the report.)
@@ -107,7 +108,8 @@ def test_stalled_storage_alarm_is_heard_at_once_and_delivered_after_thaw(
                 assert alarm not in hub.receiver.event_ids()
             finally:
                 run(["fsfreeze", "-u", str(mnt)])
-            delivered = hub.wait_delivered(alarm, timeout=15)
+                cleared = time.monotonic()
+            delivered = hub.wait_delivered(alarm, since=cleared, timeout=15)
         assert heard < HEARD_WITHIN_S
         record("stalled storage (fsfreeze)", heard_s=heard, delivered_after_clear_s=delivered)
 
@@ -144,7 +146,7 @@ def test_damaged_database_safety_mode_alarm_heard_and_delivered(tmp_path, hubs, 
     hub.start()  # before the fix the core exited here
     kept = sorted(hub.state_dir.glob("hub.db.damaged-*"))
     assert len(kept) == 1 and kept[0].read_bytes() == original  # kept as it was, not deleted
-    with hub.core.client(subscribe=True) as c:
+    with hub.client() as c:
         alarm, heard = hub.press_and_hear(c)
         delivered = hub.wait_delivered(alarm, timeout=10)
     assert heard < HEARD_WITHIN_S
@@ -175,11 +177,11 @@ def test_read_only_database_fails_doctor(tmp_path, hubs):
 def test_state_dir_deleted_while_running_is_said_rescued_and_restarted(tmp_path, hubs, record):
     hub = hubs()
     hub.enroll().start()
-    with hub.core.client(subscribe=True) as c:
+    with hub.client() as c:
         alarm, heard = hub.press_and_hear(c)
         hub.wait_delivered(alarm, timeout=10)
-    hub.receiver.close()  # the next press cannot be delivered before the restart
-    with hub.core.client(subscribe=True) as c:
+    hub.receiver.stop()  # the next press cannot be delivered before the restart
+    with hub.client() as c:
         c.request("sim.button", action="press")  # pressed again: recorded, not yet sent
         time.sleep(0.5)
     shutil.rmtree(hub.state_dir)
@@ -198,6 +200,8 @@ def test_state_dir_deleted_while_running_is_said_rescued_and_restarted(tmp_path,
     hub.core.start()  # what systemd does
     with hub.core.client() as c:
         assert c.request("sos.state")["alarm_id"] == alarm
+    # the press made while the platform was away reaches it after the restart
+    hub.wait_until_received(lambda: hub.receiver.events(type="sos_pressed_again", sos_id=alarm))
 
 
 # -- speech flood ------------------------------------------------------------------------
@@ -223,7 +227,7 @@ def test_speech_flood_never_silences_the_sos(tmp_path, hubs, record):
     flooder.start()
     try:
         time.sleep(4.0)  # the speech queue backs up
-        with hub.core.client(subscribe=True) as c:
+        with hub.client() as c:
             alarm, heard = hub.press_and_hear(c)
         time.sleep(2.0)
     finally:
