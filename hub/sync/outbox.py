@@ -331,6 +331,11 @@ class OutboxSender:
         """
         delivered = [i.id for i, r in zip(items, results)
                      if r.status in protocol.DELIVERED_STATUSES]
+        if delivered:  # only rows still waiting: the winning attempt may have recorded them
+            still = {r[0] for r in self.store.db.execute(
+                f"SELECT id FROM outbox WHERE id IN ({','.join('?' * len(delivered))})",
+                delivered)}
+            delivered = [i for i in delivered if i in still]
         if delivered:
             self._record([i for i in items if i.id in delivered],
                          [r for r in results if r.id in delivered], SendReport())

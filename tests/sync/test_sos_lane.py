@@ -182,3 +182,35 @@ def test_a_revoked_token_keeps_being_probed(config, store, receiver, workers, mo
              what="drained after a probe, with the same token")
     assert set(readings) <= set(receiver.event_ids())
     wait_for(lambda: w.status()["state"] == "ok", what="ok again")
+
+
+def test_a_late_answer_still_delivers_and_is_recorded_once(store):
+    """An attempt that answers after its call gave up is recorded; a copy is not."""
+    import threading
+
+    from hub.sync import protocol
+    from hub.sync.client import Result
+    from hub.sync.outbox import HedgedTransport, OutboxSender
+
+    release = threading.Event()
+    calls = []
+
+    class SlowFirst:
+        def send(self, items, *, urgent):
+            calls.append(len(calls))
+            if len(calls) == 1:
+                release.wait(5)
+            return [Result(i.id, protocol.ACCEPTED) for i in items]
+
+    sos = raise_sos(store)
+    seen = []
+    hedged = HedgedTransport(SlowFirst(), hedge_after=10.0, give_up_after=0.2)
+    sender = OutboxSender(store, hedged, on_delivered=seen.extend)
+    report = sender.send(store.outbox_ready(5), max_events=5, urgent=True)
+    assert report.error is not None and report.error.kind == "timeout"  # gave up at 0.2 s
+    release.set()
+    late = wait_for(lambda: hedged.late(), what="the late answer")
+    for items, results in late:
+        assert sender.record_late(items, results) == [sos["id"]]
+    assert store.outbox_stats()["depth"] == 0 and seen == [sos["id"]]
+    assert sender.record_late(*late[0]) == [] and seen == [sos["id"]]  # a copy: nothing
