@@ -77,10 +77,10 @@ def collect_status(store: Store, config: Config, *, sos: dict | None = None,
         state = "not_configured"
     elif creds is None and config.sync.protocol == "hub":
         state = "not_enrolled"
+    elif core is None:  # nothing is being sent, whatever the last state was
+        state = "stopped"
     elif refused:
         state = "sos_refused"
-    elif core is None:
-        state = "stopped"
     elif stored_state in ("unauthorized", "offline", "error", "ok"):
         state = stored_state
     else:
@@ -191,8 +191,10 @@ def format_status(status: dict) -> str:
         if state == "raised" and sos.get("escalated"):
             extra = " — not yet delivered, still trying"
         if sos.get("refused"):
-            extra = (f" — REFUSED by the platform ({sos['refused']}); the hub keeps "
-                     "resending it — phone the service centre now")
+            extra = (f" — REFUSED by the platform ({sos['refused']}); "
+                     + ("the hub keeps resending it" if status.get("core") else
+                        "NOT being resent while the core is stopped")
+                     + " — phone the service centre now")
         if sos.get("responder"):
             extra = f" — {sos['responder']} is coming"
         lines.append(f"SOS:        {state.upper()}{extra} (alarm {sos['alarm_id']})")

@@ -191,6 +191,11 @@ def test_sos_refused_then_taken(hub, receiver, worker):
                   "the hub keeps resending it — phone the service centre now"),
         *tail(last_error=r"the care platform REFUSED an SOS alarm .* \(at " + STAMP + r"\)")])
     assert status["sync"]["sos_pending"] is True and status["sync"]["dead_letters"] == 0
+    # With the core stopped nothing is resent, and the text must not say otherwise.
+    stopped = by_label(format_status(collect_status(st, cfg)))
+    assert stopped["SOS"].endswith("NOT being resent while the core is stopped — phone the "
+                                   f"service centre now (alarm {alarm})")
+    assert stopped["Sync"].startswith("Sync:       STOPPED — the core is not running")
     receiver.set_faults(refuse_sos="", refuse_minimal=False)
     wait_for(lambda: st.outbox_stats()["depth"] == 0, timeout=35, what="taken at last")
     after = collect_status(st, cfg, core=CORE)

@@ -54,8 +54,8 @@ def test_an_sos_refused_in_every_form_is_retried_until_taken(config, store, rece
     assert store.dead_letters() == [] and store.outbox_stats()["urgent"] == 1
     [row] = refused_sos(store)
     assert row["id"] == sos["id"] and "sos refused" in row["reason"]
-    text = format_status(collect_status(store, config))
-    assert "REFUSED" in text and "phone the service centre" in text, text
+    text = format_status(collect_status(store, config, core={"pid": 1}))
+    assert "SOS REFUSED" in text and "phone the service centre" in text, text
     receiver.set_faults(refuse_sos="", refuse_minimal=False)
     wait_for(lambda: sos["id"] in w.delivered, timeout=35, what="delivered once accepted")
     assert refused_sos(store) == []
@@ -85,8 +85,8 @@ def test_a_revoked_token_stops_the_backlog_but_not_an_sos(config, store, receive
     assert not set(readings) & set(receiver.event_ids())  # bulk stopped
     assert w.status()["state"] == "unauthorized"  # an SOS getting through changes nothing
     assert "token revoked" in store.get_runtime("sync.message")
-    text = format_status(collect_status(store, config))
-    assert "token revoked" in text, text
+    text = format_status(collect_status(store, config, core={"pid": 1}))
+    assert "TOKEN REVOKED" in text, text
     enroll(config, receiver.url, receiver.create_code(), serial="TEST-SERIAL-2")
     wait_for(lambda: store.outbox_stats()["depth"] == 0, timeout=10, what="drain")
 
