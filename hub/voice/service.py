@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hub.api import ApiClient
 from hub.config import Config
-from hub.errors import ApiError
+from hub.errors import ApiError, HubError
 from hub.voice.audio import MicSource, StdinSource, WavSource
 from hub.voice.engines import make_engine
 from hub.voice.grammar import Language, load_language, normalise
@@ -77,7 +77,11 @@ def run_voice(config: Config, *, input_path: str | None = None, language: str | 
     listener_box: list[VoiceListener] = []
     pending: list[tuple[str, dict]] = []
 
+    switch: list[str] = []  # a language chosen on the kiosk while running
+
     def on_push(topic, data):
+        if topic == "settings" and data.get("language") and not language:
+            switch.append(data["language"])
         if listener_box:
             listener_box[0].on_push(topic, data)
         else:
@@ -109,16 +113,30 @@ def run_voice(config: Config, *, input_path: str | None = None, language: str | 
                 frame = source.frames.get(timeout=1.0)
             except queue.Empty:
                 if client.closed.is_set():  # the core went away: reconnect, keep listening
-                    client = _connect(config, lambda t, d: listener.on_push(t, d))
+                    client = _connect(config, on_push)
                     listener.request = client.request
                     client.subscribe(TOPICS)
                 continue
             if frame is None:
                 listener.flush()
                 break
+            if switch and not listener.endpointer.in_speech:
+                new_code = switch.pop()
+                switch.clear()
+                if new_code != listener.language.code:
+                    try:
+                        new = build_listener(config, new_code, client.request,
+                                             on_outcome=outcome)
+                    except HubError as exc:
+                        log.error("voice stays in %s: %s", listener.language.code, exc)
+                    else:
+                        new.sos_state, new.prompt = listener.sos_state, listener.prompt
+                        listener = new
+                        listener_box[0] = new
+                        log.info("voice: now listening in %s", new_code)
             listener.feed_frame(frame)
             if client.closed.is_set():
-                client = _connect(config, lambda t, d: listener.on_push(t, d))
+                client = _connect(config, on_push)
                 listener.request = client.request
                 client.subscribe(TOPICS)
     except KeyboardInterrupt:
