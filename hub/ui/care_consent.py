@@ -20,10 +20,10 @@ CATEGORIES = ("health", "checkins", "activity", "services")
 
 def category_sentence(key: str) -> str:
     """One sentence saying what a category is."""
-    return {"health": _("Health: readings and medicines."),
-            "checkins": _("Check-ins: “I'm OK” each day."),
+    return {"health": _("Health: readings, medicines."),
+            "checkins": _("Check-ins: “I'm OK” daily."),
             "activity": _("Activity: movement at home."),
-            "services": _("Services: requests and ratings.")}.get(key, key)
+            "services": _("Services: requests, ratings.")}.get(key, key)
 
 
 class ConsentScreen(HubScreen):

@@ -105,16 +105,24 @@ class RemindersScreen(_Family):
             return
         box = self.ids.list
         box.clear_widgets()
-        self.pages = max(1, -(-len(self.reminders) // 2))
+        per = self.per_page()
+        self.pages = max(1, -(-len(self.reminders) // per))
         self.page = max(0, min(self.page, self.pages - 1))
         if not self.reminders:
             box.add_widget(Body(text=_("No reminders yet. Press “Add a reminder”.")))
             return
-        for r in self.reminders[self.page * 2:(self.page + 1) * 2]:
+        for r in self.reminders[self.page * per:(self.page + 1) * per]:
             btn = BigButton(text=r.get("label", "").capitalize() + "\n" +
                             schedule_words(r.get("schedule")), style="card")
             btn.bind(on_release=lambda _b, rem=r: self.ask_delete(rem))
             box.add_widget(btn)
+
+    def per_page(self) -> int:
+        """Two a page; one when two two-line buttons no longer fit (largest text, caption)."""
+        app = self.app
+        need = 2 * (2 * app.fs_button * 1.45 + app.u * 16) + app.u * 8
+        height = self.ids.list.height
+        return 2 if height >= need or height < 10 else 1
 
     def ask_delete(self, reminder: dict):
         self.app.screen("care_reminder_delete").reminder = dict(reminder)

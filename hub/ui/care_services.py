@@ -45,7 +45,7 @@ __all__ = ["CareMenuScreen", "ServicesScreen", "ServiceConfirmScreen", "Requests
 
 def face_word(stars: int) -> str:
     """The word under a face, worst (1) to best (5); the stars sent are 1…5."""
-    return {1: _("Very bad"), 2: _("Bad"), 3: _("All right"), 4: _("Good"),
+    return {1: _("Very bad"), 2: _("Bad"), 3: _("All right"), 4: _("Quite good"),
             5: _("Very good")}.get(stars, str(stars))
 
 

@@ -78,7 +78,7 @@ def test_elder_asks_for_a_meal_follows_it_and_rates_it_with_a_face(care):
     kiosk.wait_until(lambda: kiosk.app.sm.current == "care_rating", 10, "the rating question")
     rating = kiosk.screen
     assert [rating.ids[f"face{n}"].text for n in range(1, 6)] == [
-        "Very bad", "Bad", "All right", "Good", "Very good"]
+        "Very bad", "Bad", "All right", "Quite good", "Very good"]
     for n in range(1, 6):
         face = rating.ids[f"face{n}"]
         assert face.width >= 100 and face.height >= 100
