@@ -1,9 +1,9 @@
 """Home: the clock, the date, a greeting, and the few big buttons the elder uses.
 
 Buttons (DESIGN.md: at most six choices): Help (SOS), I'm OK, My health, Messages
-(with the unread count), Family setup (PIN), and Read aloud. Services, reminders and
-"Call my family" come later with the care-routines work; a 2×3 grid has room for
-them once Read aloud moves to the voice process or Setup moves behind a PIN tile.
+(with the unread count), Family and services, and Read aloud. Family and services
+(:mod:`hub.ui.care_services`) leads to services, "Call my family", My requests and
+Family setup (PIN); reminders and privacy are in Family setup.
 """
 
 from kivy.clock import Clock
