@@ -161,6 +161,25 @@ class RulesSection:
 
 
 @dataclass(frozen=True)
+class CareSection:
+    """``[care]``: the daily check-in and reminders."""
+
+    checkin_enabled: bool = _key(default=True, doc="ask for a daily 'I'm OK'")
+    checkin_start: str = _key(default="08:00", pattern=_HHMM, doc="check-in window opens, HH:MM")
+    checkin_end: str = _key(default="10:00", pattern=_HHMM,
+                            doc="check-in window closes (then the hub asks), HH:MM")
+    checkin_grace_min: float = _key(default=30.0, min=1.0, max=240.0,
+                                    doc="minutes to answer before the platform is told")
+    reminder_grace_min: float = _key(default=60.0, min=5.0, max=720.0,
+                                     doc="a reminder later than this is reported missed, "
+                                         "not asked")
+    reminder_answer_min: float = _key(default=10.0, min=1.0, max=120.0,
+                                      doc="minutes a reminder stays on the screen")
+    snooze_min: float = _key(default=10.0, min=1.0, max=120.0,
+                             doc="'Remind me later' asks again after this many minutes")
+
+
+@dataclass(frozen=True)
 class KioskSection:
     """``[kiosk]``: the touchscreen."""
 
@@ -255,6 +274,7 @@ class Config:
     audio: AudioSection = field(default_factory=AudioSection)
     gpio: GpioSection = field(default_factory=GpioSection)
     rules: RulesSection = field(default_factory=RulesSection)
+    care: CareSection = field(default_factory=CareSection)
     kiosk: KioskSection = field(default_factory=KioskSection)
     ble: BleSection = field(default_factory=BleSection)
     thresholds: ThresholdsSection = field(default_factory=ThresholdsSection)
@@ -290,7 +310,7 @@ class Config:
 
 
 _SECTIONS = {"hub": HubSection, "sos": SosSection, "store": StoreSection, "sync": SyncSection,
-             "audio": AudioSection, "gpio": GpioSection, "rules": RulesSection,
+             "audio": AudioSection, "gpio": GpioSection, "rules": RulesSection, "care": CareSection,
              "kiosk": KioskSection, "ble": BleSection, "thresholds": ThresholdsSection,
              "voice": VoiceSection}
 

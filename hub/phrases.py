@@ -139,17 +139,17 @@ PHRASES: dict[str, dict[str, str]] = {
     "callback_requested": {
         "en": "{contact} will be asked to call you.",
         "zh_CN": "会请{contact}给您回电话。",
-        "ko": "{contact} 님께 전화해 달라고 전하겠습니다.",
+        "ko": "{contact}께 전화해 달라고 전하겠습니다.",
     },
     "callback_accepted": {
         "en": "{contact} has been asked to call you.",
         "zh_CN": "已经请{contact}给您回电话。",
-        "ko": "{contact} 님께 전화해 달라고 전했습니다.",
+        "ko": "{contact}께 전화해 달라고 전했습니다.",
     },
     "callback_done": {
         "en": "{contact} has called you back.",
         "zh_CN": "{contact}已给您回电话。",
-        "ko": "{contact} 님이 전화하셨습니다.",
+        "ko": "{contact}께서 전화하셨습니다.",
     },
     "inactivity_question": {
         "en": "Are you all right?",

@@ -49,8 +49,11 @@ class CareActions(Protocol):
         """The home's time zone."""
 
     async def ask(self, kind: str, question_key: str, answers: tuple[str, ...],
-                  timeout: float, **params) -> str | None:
-        """Ask on the screen and aloud; the answer key, or None after ``timeout`` s."""
+                  timeout: float, *, context: dict | None = None, **params) -> str | None:
+        """Ask on the screen and aloud; the answer key, or None after ``timeout`` s.
+
+        ``context`` tells the kiosk what the question is about (e.g. a request id).
+        """
 
     async def record(self, kind: str, data: dict, *, alert: bool = False) -> None:
         """Record an event durably for the platform."""
@@ -255,6 +258,8 @@ class Reminders:
         answers = ("taken", "later") if snoozes < MAX_SNOOZES else ("taken",)
         key = "reminder_dose" if reminder.dose else "reminder_due"
         answer = await self.actions.ask("reminder", key, answers, self.answer_timeout,
+                                        context={"reminder_id": reminder.id,
+                                                 "scheduled_for": due.at.isoformat()},
                                         label=reminder.label, dose=reminder.dose)
         now = self.actions.now()
         if answer == "later":

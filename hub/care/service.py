@@ -112,9 +112,9 @@ class CoreCareActions:
     def tz(self) -> ZoneInfo:
         return self._tz
 
-    async def ask(self, kind, question_key, answers, timeout, **params):
+    async def ask(self, kind, question_key, answers, timeout, *, context=None, **params):
         return await self.core.ask(kind, question_key, answers=tuple(answers), timeout=timeout,
-                                   **params)
+                                   context=context, **params)
 
     async def record(self, kind, data, *, alert=False):
         await self.core.record_event(kind, data, source="hub",

@@ -131,8 +131,10 @@ class ServiceBook:
         if entry is None or entry["kind"] != "service" or entry.get("stars"):
             return None
         answer = await self.actions.ask("service_rating", "service_rate_question", RATINGS,
-                                        self.rating_timeout)
-        if answer is None:
+                                        self.rating_timeout,
+                                        context={"request_id": request_id,
+                                                 "service": entry["service"]})
+        if answer is None or entry.get("stars"):  # rated meanwhile from "My requests"
             return None
         await self.rate(request_id, int(answer), record=record)
         return answer
@@ -145,6 +147,8 @@ class ServiceBook:
             raise ValueError(f"no service request {request_id!r}")
         if entry["status"] != "done":
             raise ValueError("a service can be rated once it is done")
+        if entry.get("stars"):
+            raise ValueError("this service has already been rated")
         if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
             raise ValueError("stars must be a whole number from 1 to 5")
         if not isinstance(comment, str) or len(comment) > MAX_NOTE:

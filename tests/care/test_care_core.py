@@ -160,6 +160,7 @@ def test_a_service_request_lives_through_platform_updates_to_a_rating(tmp_path):
                                                    "text": status}, hub_id=hub_id)
             prompt = wait_prompt(client, "service_rating", timeout=30)
             assert prompt["answers"] == ["1", "2", "3", "4", "5"]
+            assert prompt["context"] == {"request_id": rid, "service": "meals"}
             (entry,) = client.request("service.list")
             assert entry["status"] == "done"
             assert [h["status"] for h in entry["history"]] == [
@@ -170,6 +171,8 @@ def test_a_service_request_lives_through_platform_updates_to_a_rating(tmp_path):
                 time.sleep(0.1)
             (rating,) = rx.events(type="service_rating")
             assert rating["body"]["data"] == {"request_id": rid, "stars": 4, "comment": ""}
+            with pytest.raises(ApiError, match="already been rated"):
+                client.request("service.rate", request_id=rid, stars=5)
             # call my family
             call = client.request("family.call", contact="Anna")
             rx.send_message("service_update", {"request_id": call["request_id"],

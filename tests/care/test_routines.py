@@ -27,6 +27,7 @@ class Home:
         self.asked: list = []
         self.said: list = []
         self.recorded: list = []
+        self.contexts: list = []
 
     def set(self, text):
         self.clock = dt.datetime.fromisoformat(text).replace(tzinfo=TZ)
@@ -38,8 +39,9 @@ class Home:
     def tz(self):
         return TZ
 
-    async def ask(self, kind, question_key, answers, timeout, **params):
+    async def ask(self, kind, question_key, answers, timeout, *, context=None, **params):
         self.asked.append((kind, phrase(question_key, "en", **params), tuple(answers)))
+        self.contexts.append(context)
         answer = self.answers.pop(0) if self.answers else None
         if answer is None:
             self.clock += dt.timedelta(seconds=timeout)
@@ -162,6 +164,8 @@ def test_a_reminder_is_asked_at_its_time_and_taken_is_recorded():
     assert run(reminders.check()) == [("pills", "taken")]
     assert home.asked == [("reminder", "Time for your Blood pressure tablet: 1 tablet.",
                            ("taken", "later"))]
+    assert home.contexts == [{"reminder_id": "pills",
+                              "scheduled_for": "2026-12-05T08:00:00+01:00"}]
     assert home.recorded[-1][1]["answer"] == "taken"
     assert home.recorded[-1][1]["scheduled_for"].startswith("2026-12-05T08:00")
     home.set("2026-12-05T08:30")
