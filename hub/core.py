@@ -318,12 +318,8 @@ class Core:
         # Abort, not close: close() waits to flush, for ever for a client that never reads.
         # A read being answered is dropped too (its queued database work with it); a write
         # under way finishes below, so an acknowledged fact is never lost.
-        # A read being answered is dropped too (its queued database work with it); a write
-        # under way finishes below, so an acknowledged fact is never lost.
         for client in list(self._clients):
             client.abort()
-            if client.current in _READ_ONLY and client.task:
-                client.task.cancel()
             if client.current in _READ_ONLY and client.task:
                 client.task.cancel()
         # Short tasks already under way (a sensor's event being recorded, a request
@@ -669,6 +665,8 @@ class Core:
                               source=source, priority=priority)
         if self.sync:
             self.sync.wake(urgent=priority <= PRIORITY_ALERT)
+        if not event.get("duplicate"):
+            self._notify_listeners("event", event)  # in-core only (e.g. the check-in routine)
         return event
 
     async def add_reading(self, reading: dict) -> dict | None:
@@ -690,18 +688,20 @@ class Core:
     # -- questions to the elder (check-in prompts) -----------------------------------
 
     async def ask(self, kind: str, question_key: str, *, answers=("yes", "no"),
-                  timeout: float | None = None, **params) -> str | None:
+                  timeout: float | None = None, context: dict | None = None,
+                  **params) -> str | None:
         """Put a full-screen question on the kiosk, say it, and wait for the answer.
 
         :param kind: what asks, e.g. ``inactivity``; recorded with the answer.
         :param question_key: a phrase key in :mod:`hub.phrases`.
         :param answers: answer keys the kiosk shows as two huge buttons.
         :param timeout: seconds to wait; None waits for ever.
+        :param context: what the question is about, for the kiosk (e.g. a request id).
         :returns: the answer key, or None when nobody answered in time.
         """
         prompt = {"id": new_id(), "kind": kind, "question_key": question_key,
                   "question": phrase(question_key, self.language, **params),
-                  "answers": list(answers), "open": True}
+                  "answers": list(answers), "open": True, "context": context or {}}
         future = self._loop.create_future()
         self._prompts[prompt["id"]] = (prompt, future)
         self._push("prompt", prompt)
@@ -740,12 +740,15 @@ class Core:
         """Send ``data`` to every client subscribed to ``topic`` (see hub.api.TOPICS)."""
         self._push(topic, data)
 
-    def _push(self, topic: str, data: dict):
+    def _notify_listeners(self, topic: str, data: dict):
         for callback in self._listeners.get(topic, ()):
             try:
                 callback(data)
             except Exception:
                 log.exception("listener for %s failed", topic)
+
+    def _push(self, topic: str, data: dict):
+        self._notify_listeners(topic, data)
         line = encode({"push": topic, "data": data})
         for client in list(self._clients):
             if topic in client.topics and not client.push(line):
@@ -857,7 +860,6 @@ class Core:
             return
         client = _Client(writer, pid, uid, gid)
         client.task = asyncio.current_task()
-        client.task = asyncio.current_task()
         self._clients.add(client)
         sender = asyncio.create_task(client.send_loop())
         try:
@@ -871,7 +873,6 @@ class Core:
                 if not line:
                     break
                 reply = await self._handle_line(client, line)
-                client.current = None
                 client.current = None
                 if not await client.reply(self._encode_reply(reply)):
                     break
@@ -1013,11 +1014,6 @@ class Core:
                 "role": "admin" if conn.admin else "member", "source": conn.source}
 
     async def _cmd_ping(self, client):
-        return {}
-
-    async def _cmd_voice_listen(self, client):
-        # The kiosk's Speak button: the voice process opens its listening window.
-        self._push("voice", {"listen": True})
         return {}
 
     async def _cmd_voice_listen(self, client):
