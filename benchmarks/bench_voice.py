@@ -233,7 +233,7 @@ def latency(pairs, workdir):
 
 
 RSS_SCRIPT = """
-import sys, resource
+import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from hub.config import VoiceSection
@@ -242,8 +242,9 @@ from hub.voice.grammar import load_language
 lang = load_language(sys.argv[1])
 e = make_engine(lang, Path(VoiceSection().models_dir))
 e.recognise(bytes(32000))
-rss = int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])
-print(e.name, rss // 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+status = {l.split(':')[0]: int(l.split()[1]) for l in open('/proc/self/status')
+          if l.startswith(('VmRSS', 'VmHWM'))}
+print(e.name, status['VmRSS'] // 1024, status['VmHWM'] // 1024)
 """
 
 
