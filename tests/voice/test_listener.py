@@ -1,0 +1,88 @@
+"""When the voice process acts, against a real core: the listening rules that keep a radio
+from ending an alarm. The recogniser's output is given as text here (the recognisers
+themselves are exercised in test_corpus.py and test_voice_e2e.py)."""
+
+import time
+
+import pytest
+
+from hub.voice.engines import Hypothesis
+from hub.voice.grammar import load_language
+from hub.voice.listener import VoiceListener
+
+pytestmark = pytest.mark.slow
+
+
+class _NoEngine:
+    """Utterances are handed to ``handle`` directly in these tests."""
+
+    name = "none"
+
+    def feed(self, pcm):
+        raise AssertionError("no audio in these tests")
+
+
+def _heard(text):
+    return Hypothesis(text, 1.0, 1.0, 0.01)
+
+
+def _listener(core):
+    client = core.client()
+    client.request("hello", client="voice")
+    listener = VoiceListener(load_language("en"), _NoEngine(), client.request, window_s=5)
+    client.on_push = listener.on_push
+    client.subscribe(["sos", "prompt", "voice"])
+    return client, listener
+
+
+def _wait(pred, timeout=15):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_cancel_after_raising_needs_the_wake_phrase(core_factory):
+    core = core_factory(sos={"countdown": 3}).start()
+    client, listener = _listener(core)
+    assert listener.handle(_heard("help")).action == "sos.press"
+    assert _wait(lambda: listener.sos_state == "raised")
+    # a radio saying "cancel" or "stop" must not end a raised alarm
+    assert listener.handle(_heard("stop")).action == "needs_wake"
+    assert client.request("sos.state")["state"] == "raised"
+    assert listener.handle(_heard("hello hub")).action == "listening"
+    assert listener.handle(_heard("cancel")).action == "sos.cancel"
+    assert _wait(lambda: client.request("sos.state")["state"] == "idle")
+
+
+def test_cancel_during_the_countdown_needs_no_wake_phrase(core_factory):
+    core = core_factory(sos={"countdown": 30}).start()
+    client, listener = _listener(core)
+    out = listener.handle(_heard("help me"))
+    assert out.action == "sos.press" and out.detail["state"] == "countdown"
+    assert out.detail["source"] == "voice"
+    assert _wait(lambda: listener.sos_state == "countdown")
+    assert listener.handle(_heard("cancel")).action == "sos.cancel"
+    snap = client.request("sos.state")
+    assert snap["state"] == "idle" and snap["last"]["state"] == "cancelled"
+
+
+def test_speak_button_opens_a_window_that_closes_by_itself(core_factory):
+    core = core_factory().start()
+    client, listener = _listener(core)
+    listener.window_s = 1.0
+    assert listener.handle(_heard("what time is it")).action == "needs_wake"
+    kiosk = core.client()
+    kiosk.request("voice.listen")
+    assert _wait(lambda: listener.window_open)
+    assert listener.handle(_heard("what time is it")).action == "say_time"
+    assert not listener.window_open  # one command per window
+    kiosk.request("voice.listen")
+    assert _wait(lambda: listener.window_open)
+    time.sleep(1.2)
+    assert listener.handle(_heard("read my messages")).action == "needs_wake"
+    # not understood while listening: asked again, never silence
+    listener.open_window()
+    assert listener.handle(_heard("what")).action == "asked_again"
