@@ -35,6 +35,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def _rss_kib() -> int:
+    line = next(x for x in Path("/proc/self/status").read_text().splitlines()
+                if x.startswith("VmRSS:"))
+    return int(line.split()[1])
+
+
 # -- the kiosk process ------------------------------------------------------------------
 
 def child(config_path: str, taps: int) -> None:
@@ -88,6 +94,7 @@ def child(config_path: str, taps: int) -> None:
         ready = yield from frame_after(lambda: app.root is not None and app.connected
                                        and app.sm.current == "home", 60)
         result["first_frame"] = ready
+        result["rss_home"] = _rss_kib()  # RSS with Home on screen
         home = app.screen("home")
         for _ in range(taps):
             yield 0.7  # beyond the buttons' double-touch guard
@@ -152,11 +159,15 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
+def _pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
 def _ms(values) -> str:
     values = sorted(v * 1000 for v in values)
-    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
-    return (f"median {statistics.median(values):6.1f} ms, p95 {p95:6.1f} ms, "
-            f"max {values[-1]:6.1f} ms (n={len(values)})")
+    return (f"median {statistics.median(values):6.1f} ms, p95 {_pct(values, .95):6.1f} ms, "
+            f"p99 {_pct(values, .99):6.1f} ms, max {values[-1]:6.1f} ms (n={len(values)})")
 
 
 def run(starts: int, taps: int) -> int:
@@ -183,7 +194,7 @@ def run(starts: int, taps: int) -> int:
                     print((work / "core.log").read_text(), file=sys.stderr)
                     return 1
                 time.sleep(0.05)
-        cold, warm, tap_times, rss, hwm, gl = [], [], {}, [], [], ""
+        cold, warm, tap_times, rss, hwm, gl, rss_home = [], [], {}, [], [], "", []
         for i in range(starts):
             # A new, empty font cache: the first start also extracts the CJK faces.
             run_env = {**env, "HUB_FONT_CACHE": str(work / "fonts")}
@@ -201,6 +212,7 @@ def run(starts: int, taps: int) -> int:
             for k, v in res["taps"].items():
                 tap_times.setdefault(k, []).extend(v)
             rss.append(res["VmRSS"])
+            rss_home.append(res["rss_home"])
             hwm.append(res["VmHWM"])
             gl = res.get("gl", "")
         import kivy as k
@@ -218,6 +230,8 @@ def run(starts: int, taps: int) -> int:
                             ("help", "touch → SOS countdown shown (core, fsync)")):
             if name in tap_times:
                 print(f"{label:46s} {_ms(tap_times[name])}")
+        print(f"kiosk RSS with Home on screen: median {statistics.median(rss_home) / 1024:.0f} "
+              f"MiB, p99 {_pct(rss_home, .99) / 1024:.0f} MiB (n={len(rss_home)})")
         print(f"kiosk RSS after {taps} taps of each kind: {rss[-1] / 1024:.0f} MiB "
               f"(peak {hwm[-1] / 1024:.0f} MiB; first start, extracting fonts: peak "
               f"{hwm[0] / 1024:.0f} MiB)")

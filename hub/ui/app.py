@@ -73,6 +73,18 @@ from hub.ui.i18n import _  # noqa: E402
 from hub.ui.link import CoreLink  # noqa: E402
 
 
+class LazyScreenManager(ScreenManager):
+    """A ScreenManager that builds a screen the first time it is asked to show it."""
+
+    #: ``factory(name)``: build and add the screen called ``name`` (set by the app).
+    factory = None
+
+    def on_current(self, instance, value):
+        if value and self.factory is not None and not self.has_screen(value):
+            self.factory(value)
+        return super().on_current(instance, value)
+
+
 class KioskRoot(FloatLayout):
     """The window's content: the screens, a caption bar and the night veil (app.kv)."""
 
@@ -169,7 +181,7 @@ class KioskApp(App):
         from hub.ui.widgets import load_kv
 
         self.fonts = fonts.register_fonts()
-        self.font_name = self.fonts.get(self.lang, "Roboto")
+        self._pick_font()
         from hub.ui import (diagnostics, health, home, keyboard, messages, pin, prompt,
                             setup, setup_devices, setup_network, sos, starting, widgets)
 
@@ -184,9 +196,15 @@ class KioskApp(App):
         root = KioskRoot()
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()  # no sliding: nothing moves that the elder did not move
-        for module in modules:
-            for screen_cls in module.SCREENS:
-                sm.add_widget(screen_cls())
+        # Screens are built when first shown and released back on Home (start time and
+        # memory, issue 12); the safety path — Starting, Home, the SOS screens and the
+        # question — is built now, so an alarm never waits for a layout.
+        self._screen_classes = screen_classes(modules)
+        self.root = root
+        sm.factory = self.screen
+        for name in EAGER_SCREENS:
+            if name in self._screen_classes:
+                sm.add_widget(self._screen_classes[name]())
         sm.current = "starting" if self._connect else "home"
         Window.bind(size=self._on_window_size, on_request_close=self._refuse_close)
         Window.bind(on_touch_down=self._any_touch)
@@ -197,9 +215,27 @@ class KioskApp(App):
     def sm(self) -> ScreenManager:
         return self.root.ids.sm
 
-    def screen(self, name: str):
-        """The screen called ``name``."""
-        return self.sm.get_screen(name)
+    def screen(self, name: str, create: bool = True):
+        """The screen called ``name``, built now if it was not (None if ``create`` is False
+        and it is not built)."""
+        if self.sm.has_screen(name):
+            return self.sm.get_screen(name)
+        if not create:
+            return None
+        screen = self._screen_classes[name]()
+        self.sm.add_widget(screen)
+        return screen
+
+    def release_screens(self):
+        """Drop the screens built on demand (back on Home): their widgets, textures and
+        bindings go; the next visit builds them again and asks the core afresh."""
+        dropped = 0
+        for screen in list(self.sm.screens):
+            if screen.name not in EAGER_SCREENS and screen is not self.sm.current_screen:
+                self.sm.remove_widget(screen)
+                dropped += 1
+        if dropped:
+            Clock.schedule_once(_give_memory_back, 0.5)
 
     def on_start(self):
         # SDL turns SIGTERM into a window-close request, which the kiosk refuses (the elder
@@ -269,8 +305,25 @@ class KioskApp(App):
         i18n.set_language(lang)
         self.lang = i18n.language()
         if self.fonts:
-            self.font_name = self.fonts.get(self.lang, self.font_name)
+            self._pick_font()
         self._tick(0)
+
+    def _pick_font(self, *_a):
+        """The font of the language in use. English is drawn with Kivy's own Roboto (a
+        small Latin font: every size opened of a CJK face costs SDL_ttf ~2.5 MB) unless
+        the elder's name needs Chinese or Korean glyphs; Chinese and Korean each load
+        their own Noto CJK face, and only when that language is in use."""
+        from hub.ui.linebreak import has_cjk
+
+        if not self.fonts:
+            return
+        if self.lang == "en" and not has_cjk(self.elder_name):
+            self.font_name = "Roboto"
+        else:
+            self.font_name = self.fonts.get(self.lang, self.font_name)
+
+    def on_elder_name(self, *_a):
+        self._pick_font()
 
     def _update_status(self, *_a):
         from hub.ui.words import status_line
@@ -369,7 +422,9 @@ class KioskApp(App):
         if self.nav == "home":
             self.setup_pin = ""  # leaving Setup forgets the PIN typed for it
         if self.sm.current != want:
-            self.sm.current = want
+            self.sm.current = want  # built on first use (LazyScreenManager)
+            if want == "home":
+                self.release_screens()
         else:
             self.sm.current_screen.refresh()
         self._update_dim(self.now())
@@ -440,7 +495,7 @@ class KioskApp(App):
 
     def _push_reading(self, reading: dict):
         for name in ("health", "health_detail"):
-            screen = self.screen(name)
+            screen = self.screen(name, create=False)
             if hasattr(screen, "add_reading"):
                 screen.add_reading(reading)
 
@@ -449,12 +504,13 @@ class KioskApp(App):
         hook = getattr(self.sm.current_screen, "on_inbox", None)  # e.g. My requests
         if hook:
             hook(message)
-        screen = self.screen("messages")
         if self.sm.current == "messages":
-            screen.refresh()
+            self.sm.current_screen.refresh()
 
     def _push_devices(self, data: dict):
-        self.screen("setup_scan").on_devices_push(data)
+        scan = self.screen("setup_scan", create=data.get("event") == "passkey_needed")
+        if scan is not None:
+            scan.on_devices_push(data)
         if data.get("event") in ("paired", "forgotten") and self.sm.current == "setup_devices":
             self.sm.current_screen.refresh()
 
@@ -652,6 +708,40 @@ class KioskApp(App):
         if self._notice_ev:
             self._notice_ev.cancel()
         self._notice_ev = Clock.schedule_once(lambda _dt: setattr(self, "notice", ""), seconds)
+
+
+def _give_memory_back(*_a):
+    """Collect the released screens and hand freed heap back to the system (glibc keeps
+    it otherwise, and the kiosk's RSS would only ever grow)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+#: Screens built at start and never released: the safety path must never wait.
+EAGER_SCREENS = ("starting", "home", "sos_countdown", "sos_calling", "sos_received",
+                 "sos_coming", "sos_confirm_safe", "prompt")
+
+
+def screen_classes(modules) -> dict:
+    """Screen name → class, from each module's SCREENS and the ``name:`` in its .kv."""
+    import re
+    from pathlib import Path
+
+    out = {}
+    for module in modules:
+        kv = Path(module.__file__).with_suffix(".kv")
+        text = kv.read_text(encoding="utf-8") if kv.exists() else ""
+        names = dict(re.findall(r"^<(\w+)>:\s*\n\s+name:\s*'(\w+)'", text, re.M))
+        for cls in module.SCREENS:
+            name = names.get(cls.__name__) or getattr(cls, "screen_name", None)
+            if name is None:  # a screen whose name is set in Python: build it to ask
+                name = cls().name
+            out[name] = cls
+    return out
 
 
 #: Inbox kinds shown under Messages (acknowledgements are shown on the SOS screens).

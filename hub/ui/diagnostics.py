@@ -42,7 +42,7 @@ def check_lines(checks: list[dict], details: bool = False) -> str:
         if details:
             line += f": {c.get('detail', '')}"
             if c.get("hint") and c.get("level") != "OK":
-                line += f" → {c['hint']}"
+                line += f" — {c['hint']}"
         out.append(line)
     return "\n".join(out)
 

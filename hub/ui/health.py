@@ -54,7 +54,7 @@ def chart_legend(kind: str, keys: list[str], days: int) -> str:
     colours = (theme.COLOURS["chart_line"], theme.COLOURS["chart_line_2"])
     period = _("last 7 days") if days <= 7 else _("last 30 days")
     if len(keys) > 1:
-        parts = [f"[color={colours[i % 2].lstrip('#')}][b]━ {LINE_NAMES[k]() if k in LINE_NAMES else k}[/b][/color]"
+        parts = [f"[color={colours[i % 2].lstrip('#')}][b]— {LINE_NAMES[k]() if k in LINE_NAMES else k}[/b][/color]"
                  for i, k in enumerate(keys)]
     else:
         parts = [f"[b]{vitals.kind_name(kind)}[/b]"]

@@ -5,7 +5,7 @@ contrast, drew its special keys as empty boxes (its icon font has no such glyphs
 Noto), covered the screen's Back button, and typed Latin letters only. A full QWERTY
 cannot have 100 px keys on a 800×480 screen (ten keys across need 1 000 px), so this
 keyboard shows **eight keys a page**, in alphabetical order, each ≥ 100×100 px with a
-40 px label, and a key that names the next page ("i–p →"). Every key is a
+40 px label, and a key that names the next page ("i–p »"). Every key is a
 :class:`~hub.ui.widgets.BigButton`, so the accessibility audit checks each one.
 
 Three ways of typing, chosen with the language key:
@@ -67,11 +67,11 @@ _VOWEL_PAGE = 2
 
 
 def _page_name(keys: list[str]) -> str:
-    """What the next-page key says: "i–p →", "1–0 →", "ㅏ–ㅠ →"."""
+    """What the next-page key says: "i–p »", "1–0 »", "ㅏ–ㅠ »"."""
     shown = [k for k in keys if k.strip()]
     if not shown:
-        return "→"
-    return f"{shown[0]}–{shown[-1]} →" if len(shown) > 1 else f"{shown[0]} →"
+        return "»"
+    return f"{shown[0]}–{shown[-1]} »" if len(shown) > 1 else f"{shown[0]} »"
 
 
 class TextEntryScreen(HubScreen):
@@ -90,8 +90,11 @@ class TextEntryScreen(HubScreen):
     keys = ListProperty([])
     page = NumericProperty(0)
     choosing = BooleanProperty(False)
-    next_label = StringProperty("→")
+    next_label = StringProperty("»")
     shown = StringProperty("")
+    #: The font of the keys and the field: the face of the script being typed (an
+    #: English screen draws with Roboto, which has no Chinese or Korean glyphs).
+    key_font = StringProperty("Roboto")
 
     _on_done = None
 
@@ -124,8 +127,16 @@ class TextEntryScreen(HubScreen):
         keys = pages[self.page]
         self.keys = keys + [""] * (KEYS_PER_PAGE - len(keys))
         nxt = pages[(self.page + 1) % len(pages)]
-        self.next_label = (_("More") + " →") if self.choosing else _page_name(nxt)
+        self.next_label = (_("More") + " »") if self.choosing else _page_name(nxt)
         self.shown = self.display()
+        app = self.app
+        if app is not None:
+            from hub.ui.linebreak import has_cjk
+
+            script = {"pinyin": "zh_CN", "hangul": "ko"}.get(self.mode)
+            if script is None and has_cjk(self.text):
+                script = "ko" if any("\uac00" <= c <= "\ud7af" for c in self.text) else "zh_CN"
+            self.key_font = app.fonts.get(script, app.font_name) if script else app.font_name
 
     def value(self) -> str:
         """The text as it would be saved now (pending letters included)."""
@@ -136,7 +147,7 @@ class TextEntryScreen(HubScreen):
     def display(self) -> str:
         """What the field at the top shows (a password as dots, pinyin letters marked)."""
         if self.kind == "password":
-            return "●" * len(self.value())
+            return "•" * len(self.value())
         if self.mode == "pinyin" and self.pending:
             return self.text + "[" + self.pending + "]"
         return self.value()

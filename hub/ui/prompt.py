@@ -109,7 +109,8 @@ class PromptScreen(HubScreen):
                 return button_px
         if height >= 2 * sos_px * 1.45 + u * 20:
             return sos_px
-        return max(button_px, min(sos_px, (height - u * 20) / 2.9))
+        # in steps of 8 px: every font size in use keeps a CJK face open (~2.5 MB each)
+        return max(button_px, min(sos_px, (height - u * 20) / 2.9 // 8 * 8))
 
     def spoken_text(self):
         return self.question + " " + " / ".join(answer_label(a, self.prompt.get("kind", ""))

