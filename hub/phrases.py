@@ -12,6 +12,11 @@ PHRASES: dict[str, dict[str, str]] = {
         "zh_CN": "{seconds}秒后将呼叫求助。如果您没事，请按取消。",
         "ko": "{seconds}초 후에 도움을 요청합니다. 괜찮으시면 취소를 누르세요.",
     },
+    "sos_countdown_voice": {
+        "en": "Calling for help in {seconds} seconds. Say cancel to stop.",
+        "zh_CN": "{seconds}秒后将呼叫求助。说“取消”可以停止。",
+        "ko": "{seconds}초 후에 도움을 요청합니다. 멈추려면 취소라고 말씀하세요.",
+    },
     "sos_cancelled": {
         "en": "Cancelled. No alarm was sent.",
         "zh_CN": "已取消，没有发送求助。",

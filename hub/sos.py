@@ -198,8 +198,9 @@ class SosMachine:
                 source=source, event_id=press_id, occurred_at=now, sync=True,
             )
             self._countdown_ends = self._mono() + countdown
-            fx = Effects(push=True, sync_urgent=True,
-                         say=[("sos_countdown", {"seconds": countdown})])
+            # Someone who called out may not be able to reach the screen: say how to stop.
+            spoken = "sos_countdown_voice" if source == "voice" else "sos_countdown"
+            fx = Effects(push=True, sync_urgent=True, say=[(spoken, {"seconds": countdown})])
         return {"press_id": press_id, "duplicate": False, **self.snapshot()}, fx
 
     def _press_again(self, source: str, press_id: str) -> tuple[dict, Effects]:

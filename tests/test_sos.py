@@ -64,6 +64,14 @@ def run_timers(m, clocks, seconds, step=0.5):
     return fx_all
 
 
+def test_a_spoken_help_is_told_how_to_cancel_by_voice(db, clocks):
+    from hub.phrases import phrase
+
+    _, fx = machine(db, clocks).press("voice")
+    key, params = fx.say[0]
+    assert phrase(key, "en", **params) == "Calling for help in 10 seconds. Say cancel to stop."
+
+
 def test_touch_press_counts_down_then_raises_durably(db, clocks):
     m = machine(db, clocks)
     result, fx = m.press("touch")
