@@ -182,8 +182,11 @@ stage_kernel() {
   # update-initramfs would run once per package (≈6 min each under qemu): divert it, run it once.
   in_root dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs
   printf '#!/bin/sh\nexit 0\n' > "$ROOT/usr/sbin/update-initramfs"; chmod 0755 "$ROOT/usr/sbin/update-initramfs"
-  mkdir -p "$ROOT/boot/firmware"
-  in_root apt-get install -y -qq initramfs-tools raspi-firmware linux-image-arm64 firmware-brcm80211 \
+  mkdir -p "$ROOT/boot/firmware" "$ROOT/etc/default"
+  # raspi-firmware regenerates config.txt and cmdline.txt at every kernel update from these.
+  printf 'ROOTPART=LABEL=HUBROOT\nCONSOLES="tty1"\n' > "$ROOT/etc/default/raspi-firmware"
+  printf 'dtparam=audio=on\ndisable_splash=1\n' > "$ROOT/etc/default/raspi-firmware-custom"
+  in_root apt-get install -y -qq -o Dpkg::Options::=--force-confold initramfs-tools raspi-firmware linux-image-arm64 firmware-brcm80211 \
     >"$WORK/kernel.log" 2>&1 || { tail -30 "$WORK/kernel.log"; exit 1; }
   rm -f "$ROOT/usr/sbin/update-initramfs"
   in_root dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
