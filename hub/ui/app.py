@@ -716,7 +716,7 @@ def _give_memory_back(*_a):
     import ctypes
     import gc
 
-    gc.collect()
+    gc.collect(0)  # the young generation only: a full collection could stall a frame
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 

@@ -87,7 +87,9 @@ def _run(args) -> int:
     from hub.config import config_from_dict
     from hub.ui.app import configure_kivy
 
-    cfg = config_from_dict({"hub": {"state_dir": str(args.outdir / ".state")}}, source="stage")
+    # absolute: the config wants an absolute state_dir (make screenshots passes build/…)
+    cfg = config_from_dict({"hub": {"state_dir": str(args.outdir.resolve() / ".state")}},
+                           source="stage")
     configure_kivy(cfg, fullscreen=False, size=(args.width, args.height))
 
     from kivy.clock import Clock
