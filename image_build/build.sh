@@ -310,7 +310,7 @@ EOF
 # -- stage: models ---------------------------------------------------------------------
 stage_models() {
   local lang name url sha file
-  mkdir -p "$CACHE/models" "$ROOT/opt/hub/models"
+  mkdir -p "$CACHE/models" "$ROOT/usr/share/hub/voice-models"
   for lang in ${LANGUAGES//,/ }; do
     read -r name url sha < <(awk -v l="$lang" '$1 == l {print $2, $3, $4}' "$HERE/models.lock") || true
     [ -n "${name:-}" ] || { echo "build.sh: no model for language $lang in models.lock" >&2; exit 1; }
@@ -323,8 +323,8 @@ stage_models() {
       curl -fL --retry 3 -o "$file.part" "$url"; mv "$file.part" "$file"
     fi
     echo "$sha  $file" | sha256sum -c --quiet || { echo "build.sh: $file: SHA-256 mismatch" >&2; exit 1; }
-    rm -rf "${ROOT:?}/opt/hub/models/$name"
-    python3 -m zipfile -e "$file" "$ROOT/opt/hub/models/"
+    rm -rf "${ROOT:?}/usr/share/hub/voice-models/$name"
+    python3 -m zipfile -e "$file" "$ROOT/usr/share/hub/voice-models/"  # [voice] models_dir
     log "$name for $lang"
   done
 }
