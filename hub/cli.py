@@ -207,8 +207,11 @@ def sim(ctx, what, args):
               help="Seconds to keep retrying enrollment while the network comes up.")
 @click.option("--first-boot", is_flag=True,
               help="Run by hub-firstboot.service: then switch on the read-only root.")
+@click.option("--enroll/--no-enroll", default=None,
+              help="Enroll with the platform (default: only when provisioning this hub, "
+                   "--root /).")
 @click.pass_context
-def provision(ctx, file, root, wait_network, first_boot):
+def provision(ctx, file, root, wait_network, first_boot, enroll):
     """Apply a hub-provision.toml (Wi-Fi, platform, PIN, language, time zone, name).
 
     The config is written (0640) only after the hub's own loader accepts it; the
@@ -220,7 +223,8 @@ def provision(ctx, file, root, wait_network, first_boot):
     config_path = ctx.find_root().obj["config_path"]
     try:
         result = apply(file, config_path=config_path, root=root, wait_network=wait_network,
-                       enroll=root == "/", first_boot=first_boot)
+                       enroll=root == "/" if enroll is None else enroll,
+                       first_boot=first_boot)
     except ProvisionError as exc:
         raise click.ClickException(str(exc)) from None
     for level, step, detail in result.steps:

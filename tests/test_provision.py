@@ -160,11 +160,14 @@ def test_hub_provision_command(tmp_path, receiver):
     root = hub_root(tmp_path)
     config = root / "etc/hub/hub.toml"
     path = write_file(tmp_path, sample(receiver.url, receiver.create_code()))
-    result = CliRunner().invoke(cli, ["--config", str(config), "provision", str(path)])
+    # --root keeps the test off this machine's own /etc (time zone, Wi-Fi)
+    result = CliRunner().invoke(cli, ["--config", str(config), "provision", "--root", str(root),
+                                      "--enroll", str(path)])
     assert result.exit_code == 0, result.output
     assert "OK    enrollment" in result.output and "482913" not in result.output
     bad = write_file(tmp_path, "[home]\nfamily_pin = 1234\n")
-    result = CliRunner().invoke(cli, ["--config", str(config), "provision", str(bad)])
+    result = CliRunner().invoke(cli, ["--config", str(config), "provision", "--root", str(root),
+                                      str(bad)])
     assert result.exit_code == 1
     assert "[home] family_pin must be a text" in result.output
 

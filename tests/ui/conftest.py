@@ -104,10 +104,16 @@ class Kiosk:
         texts = [w.text for w in root.walk() if getattr(w, "text", "")]
         raise AssertionError(f"no widget with text {text!r} on {root.name!r}: {texts}")
 
-    def tap(self, widget):
-        """A finger press and release in the middle of ``widget``, through the window."""
+    def tap(self, widget, *, settled: bool = True):
+        """A finger press and release in the middle of ``widget``, through the window.
+
+        :param settled: a deliberate press, long after any earlier one (the button's
+            tremor debounce is not in play); False taps as fast as the machine goes.
+        """
         from kivy.tests.common import UnitTestTouch
 
+        if settled and hasattr(widget, "_last"):
+            widget._last = 0.0
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
