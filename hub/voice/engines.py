@@ -137,7 +137,14 @@ class PocketsphinxEngine(Engine):
     of seconds per utterance.) So the confidence is *coverage*: the share of the loud
     10 ms frames of the utterance that the decoder explains with words rather than
     with silence. "help" said alone covers nearly all of its speech; "help" found in a
-    sentence covers a fraction of it.
+    sentence covers a fraction of it. In noise the decoder can also stretch a short
+    phrase over a whole noisy stretch (noisy "stop" aligned as a 1.4 s "help"), which
+    coverage cannot see: the confidence is further scaled down when a word lasts
+    longer than :data:`MAX_PHONE_FRAMES` 10 ms frames per phone on average.
+
+    ``bestpath`` is off: pocketsphinx's lattice rescoring over a grammar often ended on
+    an earlier word ("what time is it" → "what time", "speak up" → "speak"); the
+    Viterbi result of the grammar search is the whole phrase.
     """
 
     name = "pocketsphinx"
@@ -150,7 +157,7 @@ class PocketsphinxEngine(Engine):
         # dither: digital silence (zeros, e.g. a gated USB microphone) otherwise leaves
         # the search stuck short of the final state, returning half a phrase.
         self._dec = Decoder(samprate=SAMPLE_RATE, lm=None, loglevel="FATAL", dither=True,
-                            seed=1)
+                            seed=1, bestpath=False)
         missing = sorted(w for w in language.words if self._dec.lookup_word(w) is None)
         if missing:
             raise HubError(f"pocketsphinx's dictionary lacks {', '.join(missing)}; "
@@ -162,6 +169,7 @@ class PocketsphinxEngine(Engine):
         self._dec.activate_search("hub")
         self._started = False
         self._pcm: list[bytes] = []  # this utterance only, in memory, for coverage
+        self._phone_cache: dict[str, list[str]] = {}
 
     def _feed(self, pcm):
         if not self._started:
@@ -180,9 +188,23 @@ class PocketsphinxEngine(Engine):
         text = hyp.hypstr if hyp else ""
         if not text:
             return "", 0.0
-        words = [(s.start_frame, s.end_frame) for s in self._dec.seg()
-                 if s.word.split("(")[0] not in self._SILENCE]
-        return text, coverage(pcm, words)
+        segs = [(s.word.split("(")[0], s.start_frame, s.end_frame) for s in self._dec.seg()]
+        segs = [s for s in segs if s[0] and s[0] not in self._SILENCE]  # "(NULL)" → ""
+        words = [(start, end) for _, start, end in segs]
+        longest = max(((end - start + 1) / max(1, len(self._phones(word))))
+                      for word, start, end in segs) if segs else 0.0
+        plausible = min(1.0, MAX_PHONE_FRAMES / longest) if longest else 0.0
+        return text, coverage(pcm, words) * plausible
+
+    def _phones(self, word: str) -> list[str]:
+        if word not in self._phone_cache:
+            self._phone_cache[word] = (self._dec.lookup_word(word) or "x").split()
+        return self._phone_cache[word]
+
+
+# Average 10 ms frames per phone above which a word is taken as stretched over noise
+# (25 = 250 ms per phone; espeak-ng at 125 words a minute stays below 23).
+MAX_PHONE_FRAMES = 25
 
 
 def coverage(pcm: bytes, words: list[tuple[int, int]], frame: int = 160) -> float:

@@ -9,9 +9,9 @@ threshold. CI runs a fixed representative subset; benchmarks/bench_voice.py runs
 full corpus, tunes the threshold on one half and reports the other.
 
 The floors below are regression guards at the figures this pipeline reaches on
-espeak-ng speech (BENCHMARKS.md, "Voice"): they are far below the issue's targets
-(95 % clean, 85 % at 10 dB SNR, ≤ 2 % false accepts) for accuracy and, in English, for
-false accepts in noise, and that gap is recorded there as open work. The one property
+espeak-ng speech (BENCHMARKS.md, "Voice"): accuracy is still below the issue's targets
+(95 % clean, 85 % at 10 dB SNR), and that gap is recorded there as open work; English
+false accepts are at the target (≤ 2 %) clean and noisy. The one property
 asserted at the target everywhere is the safety one: no false SOS at all, from
 ordinary sentences or from other commands, clean or noisy.
 """
@@ -34,7 +34,7 @@ DEFAULTS = VoiceSection()
 # language → (share of the corpus run in CI, min clean accuracy, min noisy accuracy,
 #             max false accepts clean, max false accepts noisy)
 FLOORS = {
-    "en": (0.15, 0.40, 0.50, 0.02, 0.20),
+    "en": (0.15, 0.75, 0.45, 0.02, 0.02),  # measured on this subset: 78 %, 50 %, 1.2 %, 1.2 %
     "ko": (0.20, 0.15, 0.03, 0.02, 0.03),
     "zh_CN": (0.20, 0.95, 0.85, 0.02, 0.02),  # not measured: no Chinese model here
 }
