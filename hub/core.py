@@ -1007,7 +1007,7 @@ class Core:
     async def _cmd_hello(self, conn: _Client, client: str | None = None):
         if client is not None:
             conn.name, conn.source = client, CLIENT_NAMES[client]
-        snap, _ = await self.db(self._sos_snapshot)
+        snap, _ = self._sos_snapshot()  # in memory, on the loop
         name = await self._setting("elder_name")
         return {"version": __version__, "language": self.language, "elder_name": name,
                 "simulate": self.config.hub.simulate, "sos": snap, "sync": self.sync_status,
@@ -1024,7 +1024,7 @@ class Core:
     async def _cmd_subscribe(self, client, topics=None):
         topics = set(topics or TOPICS)
         client.topics = topics
-        snap, _ = await self.db(self._sos_snapshot)
+        snap, _ = self._sos_snapshot()  # in memory, on the loop
         if "sos" in topics:
             client.push(encode({"push": "sos", "data": snap}))
         if "sync" in topics:
@@ -1044,7 +1044,7 @@ class Core:
         return await self.sos_resolve(source)
 
     async def _cmd_sos_state(self, client):
-        snap, _ = await self.db(self._sos_snapshot)
+        snap, _ = self._sos_snapshot()  # in memory, on the loop
         return snap
 
     async def _cmd_checkin(self, client, source, id=None, answer="ok"):

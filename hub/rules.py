@@ -180,9 +180,8 @@ class CoreActions:
         self.core.speaker.say(phrase(phrase_key, self.core.language))
 
     async def sos_open(self) -> bool:
-        """Ask the SOS machine on the store thread, which owns it."""
-        core = self.core
-        return await core.db(lambda: core.sos.alarm is not None)
+        """Ask the SOS machine, which lives on the core's loop (no store round trip)."""
+        return self.core.sos.alarm is not None
 
     async def request_help(self) -> None:
         """An SOS press by the hub itself: countdown, cancel, delivery, escalation."""

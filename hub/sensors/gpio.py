@@ -475,7 +475,9 @@ class GpioHub:
         core = self.core
         if event == "down":
             try:
-                state = await core.db(lambda: core.sos.snapshot()["state"])
+                # The SOS machine lives on the loop: never wait on the store for it
+                # (a stalled card must not hold up the button).
+                state = core.sos.snapshot()["state"]
             except Exception:
                 # Not knowing the state must never swallow a press: press anyway
                 # (the SOS machine turns an extra press into "pressed again").
