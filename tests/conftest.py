@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hub.api import ApiClient
+from hub.errors import ApiError
 from hub.config import config_from_dict
 from hub.store import Store
 
@@ -87,10 +88,24 @@ class CoreProcess:
                 raise RuntimeError(f"core exited with {self.proc.returncode}:\n{self.log()}")
             try:
                 ApiClient(self.socket, timeout=2).connect().close()
-                return self
             except Exception:
                 time.sleep(0.02)
+                continue
+            self._wait_for_extensions(end)
+            return self
         raise RuntimeError(f"core did not start within {timeout} s:\n{self.log()}")
+
+    def _wait_for_extensions(self, end: float):
+        """The socket opens before the core's parts (GPIO, care...) add their commands."""
+        while time.monotonic() < end:
+            try:
+                with ApiClient(self.socket, timeout=2) as c:
+                    c.request("reminder.list")  # the care part, started after GPIO and BLE
+                return
+            except ApiError as exc:
+                if "unknown command" not in str(exc):
+                    return  # e.g. forbidden: the parts are there
+                time.sleep(0.02)
 
     def client(self, subscribe: bool = False) -> ApiClient:
         c = ApiClient(self.socket, timeout=10).connect()
