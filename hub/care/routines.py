@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from hub.care.checkin import ASK, REPORT, REPORT_HUB_OFF, CheckinWindow, next_step, window_bounds
+from hub.care.checkin import (ASK, REPORT, REPORT_HUB_OFF, WAIT, CheckinWindow, next_step,
+                              window_bounds)
 from hub.care.schedule import Due, Schedule, ScheduleError, plan
 
 __all__ = ["CareActions", "Reminder", "DailyCheckin", "Reminders", "STATE_KEYS"]
@@ -37,6 +38,7 @@ STATE_KEYS = {"checkin": "care.checkin", "reminders": "care.reminders",
 HANDLED_KEEP = dt.timedelta(days=35)
 MAX_REMINDERS = 50
 MAX_SNOOZES = 3
+MAX_LATER = 2  # "Ask me later" to the daily check-in, then only "yes" is offered
 
 
 class CareActions(Protocol):
@@ -135,18 +137,28 @@ class DailyCheckin:
         def moment(key):
             return dt.datetime.fromisoformat(state[key]) if state.get(key) else None
 
+        start, end = window_bounds(self.window, now)
+        this_window = state.get("later_for") == start.isoformat()
+        later = moment("later_until")
+        if this_window and later and now < later:
+            return WAIT  # "Ask me later": not before then
         step = next_step(self.window, now, last_ok=moment("last_ok"), asked_at=moment("asked_at"),
                          reported_for=moment("reported_for"),
                          tracking_since=moment("tracking_since"))
-        start, end = window_bounds(self.window, now)
         if step == ASK:
+            laters = state.get("laters", 0) if this_window else 0
+            answers = ("yes", "later") if laters < MAX_LATER else ("yes",)
             state["asked_at"] = now.isoformat()
             await self.actions.save(STATE_KEYS["checkin"], state)
-            answer = await self.actions.ask("checkin", "checkin_question", ("yes", "later"),
+            answer = await self.actions.ask("checkin", "checkin_question", answers,
                                             self.answer_timeout)
             if answer == "yes":
                 await self.checked_in()
                 self.actions.say("checkin_thanks")
+            elif answer == "later":  # asked again after the grace period, not reported
+                state.update(asked_at=None, later_for=start.isoformat(), laters=laters + 1,
+                             later_until=(self.actions.now() + self.window.grace).isoformat())
+                await self.actions.save(STATE_KEYS["checkin"], state)
         elif step in (REPORT, REPORT_HUB_OFF):
             await self.actions.record("checkin_missed", {
                 "window_start": start.isoformat(), "window_end": end.isoformat(),

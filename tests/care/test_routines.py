@@ -116,6 +116,25 @@ def test_yes_to_the_question_is_the_check_in():
     assert run(checkin.check()) == "done" and home.recorded == []
 
 
+def test_ask_me_later_asks_again_after_the_grace_period_twice_then_only_yes():
+    home = Home("2026-12-04T20:00")
+    checkin = DailyCheckin(WINDOW, home, answer_timeout=1800)
+    run(checkin.check())
+    home.set("2026-12-05T10:00")
+    home.answers = ["later"]
+    assert run(checkin.check()) == "ask"
+    home.set("2026-12-05T10:20")
+    assert run(checkin.check()) == "wait" and home.recorded == []   # not reported
+    home.set("2026-12-05T10:31")
+    home.answers = ["later"]
+    assert run(checkin.check()) == "ask"
+    home.set("2026-12-05T11:02")
+    run(checkin.check())   # the third time: only "yes"; nobody answers for 30 minutes
+    assert [a[2] for a in home.asked] == [("yes", "later"), ("yes", "later"), ("yes",)]
+    assert run(checkin.check()) == "report"
+    assert home.recorded[0][0] == "checkin_missed"
+
+
 def test_the_state_survives_a_restart_and_a_missed_day_is_reported_after_it():
     home = Home("2026-12-04T20:00")
     run(DailyCheckin(WINDOW, home, answer_timeout=1800).check())
