@@ -412,18 +412,8 @@ def export_command(ctx, fhir_file, json_file, since, patient, config_path):
                              on_error=skipped.append)
         sys.stdout.write("\n")
     else:
-        target = Path(fhir_file)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                count = write_bundle(fh, readings, patient_ref=patient, hub_id=hub_id,
-                                     on_error=skipped.append)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}") from None
+        count = _write_file(fhir_file, lambda fh: write_bundle(
+            fh, readings, patient_ref=patient, hub_id=hub_id, on_error=skipped.append))
     for exc in skipped:
         click.echo(f"left out: {exc}", err=True)
     where = "stdout" if fhir_file == "-" else fhir_file
@@ -432,23 +422,32 @@ def export_command(ctx, fhir_file, json_file, since, patient, config_path):
                err=fhir_file == "-")
 
 
-def _write_json(json_file: str, document: dict):
-    text = json.dumps(document, ensure_ascii=False, indent=1, default=str) + "\n"
-    if json_file == "-":
-        sys.stdout.write(text)
-        return
-    target = Path(json_file)
+def _write_file(path: str, write):
+    """Write a health-data file whole or not at all, readable by its owner only.
+
+    :param write: ``write(fh)`` fills the file; its result is returned.
+    """
+    target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # health data
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            result = write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}") from None
+    return result
+
+
+def _write_json(json_file: str, document: dict):
+    text = json.dumps(document, ensure_ascii=False, indent=1, default=str) + "\n"
+    if json_file == "-":
+        sys.stdout.write(text)
+        return
+    _write_file(json_file, lambda fh: fh.write(text))
     click.echo(f"{len(document['readings'])} readings, {len(document['events'])} events and "
                f"{len(document['messages'])} messages written to {json_file}", err=True)
 
