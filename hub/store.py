@@ -597,6 +597,8 @@ class Store:
         def write():
             stored = []
             with self._tx():
+                # Every reading is in the same consent category: ask once per batch.
+                shared = self._may_share("readings", {})
                 for row, body in prepared:
                     cur = self.db.execute(
                         "INSERT OR IGNORE INTO readings (id, kind, measured_at, clock_synced, "
@@ -607,7 +609,8 @@ class Store:
                                           "units_json", "extra_json")],
                     )
                     if cur.rowcount:
-                        self._enqueue("readings", row["id"], PRIORITY_NORMAL, body)
+                        self._enqueue("readings", row["id"], PRIORITY_NORMAL, body,
+                                      shared=shared)
                         stored.append(body)
             return stored
 
@@ -723,8 +726,9 @@ class Store:
                                 chunk)
         return len(gone)
 
-    def _enqueue(self, table: str, item_id: str, priority: int, body: dict):
-        if not self._may_share(table, body):
+    def _enqueue(self, table: str, item_id: str, priority: int, body: dict, *,
+                 shared: bool | None = None):
+        if not (self._may_share(table, body) if shared is None else shared):
             return
         self.db.execute(
             "INSERT OR IGNORE INTO outbox (id, item_table, priority, body, created_at) "
