@@ -199,14 +199,22 @@ def screen(reading: dict) -> dict:
 
     :param reading: the reading dict (``kind``, ``values``, optional ``units``/``extra``).
     :returns: the reading, unchanged when all is well, or a copy with
-        ``extra["implausible"]`` set to the flags. Calling it again on its own result
-        gives the same result.
+        ``extra["implausible"]`` set to the flags, and with the hub's own unit written
+        in for each checked value that came without one (so no reader has to guess:
+        a glucose number of 5.6 means mmol/L everywhere, not mg/dL on one screen).
+        Calling it again on its own result gives the same result.
     :raises ImpossibleReading: a value is physically impossible (see :func:`check_values`).
     """
     values = reading.get("values")
     if not isinstance(values, dict):
         return reading  # the store names this error itself
-    flags = check_values(str(reading.get("kind")), values, reading.get("units"))
+    kind = str(reading.get("kind"))
+    flags = check_values(kind, values, reading.get("units"))
+    units = reading.get("units") if isinstance(reading.get("units"), dict) else {}
+    missing = {name: limits_for(kind, name).unit for name in values
+               if name not in units and limits_for(kind, name) is not None}
+    if missing:
+        reading = {**reading, "units": {**units, **missing}}
     extra = reading.get("extra") if isinstance(reading.get("extra"), dict) else {}
     if not flags:
         if "implausible" not in extra:

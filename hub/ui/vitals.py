@@ -14,6 +14,7 @@ outside fasting, below 54 mg/dL or above 300 mg/dL urgent.
 
 from dataclasses import dataclass
 
+from hub.plausibility import limits_for
 from hub.ui.i18n import _
 
 __all__ = ["KINDS", "RANGES", "Status", "kind_name", "main_value", "unit_text", "classify",
@@ -68,11 +69,17 @@ def kind_name(kind: str) -> str:
     }.get(kind, kind.replace("_", " "))
 
 
+def _glucose_unit(reading: dict) -> str:
+    """The unit of a reading's ``glucose`` value; without one, the hub's own (mmol/L),
+    as the core, the FHIR export and the plausibility table read it."""
+    return (reading.get("units") or {}).get("glucose") or limits_for("glucose", "glucose").unit
+
+
 def _glucose_mg_dl(reading: dict) -> float | None:
     v = reading.get("values", {}).get("glucose")
     if v is None:
         return None
-    unit = (reading.get("units") or {}).get("glucose", "mg/dL")
+    unit = _glucose_unit(reading)
     return float(v) * 18.016 if unit.lower().startswith("mmol") else float(v)
 
 
@@ -123,7 +130,7 @@ def value_text(reading: dict) -> str:
     if kind == "spo2" and "spo2" in values:
         return _fmt(values["spo2"], 0)
     if kind == "glucose" and "glucose" in values:
-        unit = (reading.get("units") or {}).get("glucose", "mg/dL")
+        unit = _glucose_unit(reading)
         return _fmt(values["glucose"], 1 if unit.lower().startswith("mmol") else 0)
     first = next(iter(values.values()), None)
     return str(first) if first is not None else "—"
@@ -138,6 +145,8 @@ def unit_text(reading: dict) -> str:
         ucum = units.get("systolic", "mm[Hg]")
     elif kind == "heart_rate":
         ucum = units.get("heart_rate", units.get("pulse", "/min"))
+    elif kind == "glucose":
+        ucum = _glucose_unit(reading)
     return {
         "mm[Hg]": "mmHg", "Cel": "°C", "[degF]": "°F", "/min": _("beats a minute"),
         "{beats}/min": _("beats a minute"), "%": "%", "kg": "kg", "[lb_av]": "lb",
@@ -186,7 +195,7 @@ def series(readings: list[dict]) -> dict[str, list[tuple[str, float]]]:
     for r in readings:
         for key, v in main_value(r).items():
             if r.get("kind") == "glucose":
-                unit = (r.get("units") or {}).get("glucose", "mg/dL")
+                unit = _glucose_unit(r)
                 if unit.lower().startswith("mmol"):
                     v = v / 18.016
             out.setdefault(key, []).append((r["measured_at"], v))
@@ -200,8 +209,7 @@ def normal_band(kind: str, key: str, reading: dict | None = None) -> tuple[float
         return None
     lo = rng.low if rng.low is not None else rng.very_low
     hi = rng.high if rng.high is not None else 100.0
-    if kind == "glucose" and reading and (reading.get("units") or {}).get(
-            "glucose", "mg/dL").lower().startswith("mmol"):
+    if kind == "glucose" and reading and _glucose_unit(reading).lower().startswith("mmol"):
         return lo / 18.016, hi / 18.016
     return lo, hi
 

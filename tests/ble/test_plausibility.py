@@ -93,3 +93,23 @@ def test_reading_add_refuses_the_impossible_and_flags_the_rare_through_the_real_
         latest = c.request("readings.latest")
         assert set(latest) == {"heart_rate"}  # nothing impossible was stored
         assert latest["heart_rate"]["extra"]["implausible"] == stored["extra"]["implausible"]
+
+
+@pytest.mark.slow
+def test_a_reading_without_units_is_stored_with_the_hubs_own_units(core):
+    # A glucose meter typed in through the API as "5.6" means mmol/L (the hub's unit):
+    # stored that way, every reader (kiosk, FHIR, alerts) sees the same unit.
+    with core.client() as c:
+        stored = c.request("reading.add", reading={"kind": "glucose",
+                                                   "values": {"glucose": 5.6}})
+        assert stored["units"] == {"glucose": "mmol/L"}
+        kept = c.request("reading.add", reading={
+            "kind": "glucose", "values": {"glucose": 101}, "units": {"glucose": "mg/dL"}})
+        assert kept["units"] == {"glucose": "mg/dL"}
+        assert c.request("readings.latest")["glucose"]["units"] == {"glucose": "mg/dL"}
+
+
+def test_screening_twice_gives_the_same_reading():
+    once = screen({"kind": "glucose", "values": {"glucose": 5.6, "note": 1}})
+    assert once["units"] == {"glucose": "mmol/L"}  # "note" has no limits: no unit guessed
+    assert screen(once) == once

@@ -56,3 +56,11 @@ def test_spoken_sentence_and_chart_series():
     assert lines == {"systolic": [("2025-11-25T00:00:00Z", 130.0)],
                      "diastolic": [("2025-11-25T00:00:00Z", 80.0)]}
     assert vitals.normal_band("blood_pressure", "systolic") == (90, 135)
+
+
+def test_a_glucose_value_without_a_unit_is_read_in_the_hubs_unit_mmol_per_litre():
+    # 5.6 mmol/L is a normal blood sugar; read as mg/dL it would be "Very low — call
+    # your doctor" on the elder's screen while the platform sees a normal value.
+    reading = {"kind": "glucose", "values": {"glucose": 5.6}}
+    assert vitals.classify(reading).key == "normal"
+    assert (vitals.value_text(reading), vitals.unit_text(reading)) == ("5.6", "mmol/L")
