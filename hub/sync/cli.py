@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import click
-import requests
 
 from hub.clock import parse_rfc3339, to_rfc3339
 from hub.config import Config, load_config
@@ -161,6 +160,8 @@ def _dev_url(ctx, url):
 
 
 def _dev_call(ctx, url, method, path, body=None, params=None):
+    import requests  # here, not at the top: `hub kiosk` imports this module too (issue 12)
+
     base = _dev_url(ctx, url)
     session = requests.Session()
     session.trust_env = False

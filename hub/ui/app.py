@@ -182,13 +182,14 @@ class KioskApp(App):
 
         self.fonts = fonts.register_fonts()
         self._pick_font()
-        from hub.ui import (diagnostics, health, home, keyboard, messages, pin, prompt,
-                            setup, setup_devices, setup_network, sos, starting, widgets)
+        import importlib
 
-        modules = (starting, home, sos, health, messages, prompt, pin, setup, setup_devices,
-                   setup_network, diagnostics, keyboard)
-        from hub.ui import care_consent, care_family, care_reminders, care_services, care_setup
-        modules += (care_services, care_family, care_setup, care_reminders, care_consent)
+        from hub.ui import widgets
+
+        # Only the code and layouts of the safety path (Starting, Home, the SOS screens,
+        # the question) load before the first frame; the other screens' load just after
+        # it (load_all_screens), or at once if one is asked for sooner (issue 12: start-up).
+        modules = tuple(importlib.import_module("hub.ui." + m) for m in FIRST_MODULES)
         # Layouts: the shared widgets first, then one .kv per screen module, then the window.
         for module in (widgets, *modules):
             load_kv(module.__file__)
@@ -197,9 +198,10 @@ class KioskApp(App):
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()  # no sliding: nothing moves that the elder did not move
         # Screens are built when first shown and released back on Home (start time and
-        # memory, issue 12); the safety path — Starting, Home, the SOS screens and the
-        # question — is built now, so an alarm never waits for a layout.
+        # memory, issue 12); the safety path is built now, so an alarm never waits for a
+        # layout.
         self._screen_classes = screen_classes(modules)
+        self._all_loaded = False
         self.root = root
         sm.factory = self.screen
         for name in EAGER_SCREENS:
@@ -208,8 +210,34 @@ class KioskApp(App):
         sm.current = "starting" if self._connect else "home"
         Window.bind(size=self._on_window_size, on_request_close=self._refuse_close)
         Window.bind(on_touch_down=self._any_touch)
+        Window.bind(on_flip=self._after_first_frame)
+        # Should no Home frame come (the core is away), load the rest after a while anyway.
+        Clock.schedule_once(lambda _dt: self.load_all_screens(), LOAD_REST_AFTER)
         self._on_window_size(Window, Window.size)
         return root
+
+    def _after_first_frame(self, *_a):
+        """Once a frame showing more than "Starting…" is on the glass, load the rest."""
+        from kivy.core.window import Window
+
+        if self.root is None or self.sm.current == "starting":
+            return
+        Window.unbind(on_flip=self._after_first_frame)
+        Clock.schedule_once(lambda _dt: self.load_all_screens(), 0.2)
+
+    def load_all_screens(self):
+        """Import every screen module and load its layout (once; quick when done)."""
+        if self._all_loaded:
+            return
+        self._all_loaded = True
+        import importlib
+
+        from hub.ui.widgets import load_kv
+
+        modules = tuple(importlib.import_module("hub.ui." + m) for m in LATER_MODULES)
+        for module in modules:
+            load_kv(module.__file__)
+        self._screen_classes.update(screen_classes(modules))
 
     @property
     def sm(self) -> ScreenManager:
@@ -222,6 +250,8 @@ class KioskApp(App):
             return self.sm.get_screen(name)
         if not create:
             return None
+        if name not in self._screen_classes:
+            self.load_all_screens()
         screen = self._screen_classes[name]()
         self.sm.add_widget(screen)
         return screen
@@ -720,6 +750,16 @@ def _give_memory_back(*_a):
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
+
+#: Screen modules whose code and layouts load before the first frame (the safety path).
+FIRST_MODULES = ("starting", "home", "sos", "prompt")
+#: The others, loaded just after the first frame (in this order: a later .kv may use an
+#: earlier one's rules).
+LATER_MODULES = ("health", "messages", "pin", "setup", "setup_devices", "setup_network",
+                 "diagnostics", "keyboard", "care_services", "care_family", "care_setup",
+                 "care_reminders", "care_consent")
+#: Seconds after build when the other screens load even if no Home frame came.
+LOAD_REST_AFTER = 10.0
 
 #: Screens built at start and never released: the safety path must never wait.
 EAGER_SCREENS = ("starting", "home", "sos_countdown", "sos_calling", "sos_received",

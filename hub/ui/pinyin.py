@@ -47,13 +47,26 @@ def _rank(ch: str) -> tuple[int, int]:
     return (level, int.from_bytes(code, "big"))
 
 
+def _readings() -> dict:
+    """pypinyin's character → readings table (``pinyin_dict.json``), read straight from the
+    file: importing ``pypinyin`` would also load its phrase dictionary and keep ~55 MiB in
+    the kiosk for as long as it runs (issue 12); the table below needs 1 MiB."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("pypinyin")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("pypinyin is not installed (pip install '.[kiosk]')")
+    path = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 @lru_cache(maxsize=1)
 def _table() -> dict[str, list[str]]:
-    from pypinyin.pinyin_dict import pinyin_dict
-
     table: dict[str, list[str]] = {}
-    for code, readings in pinyin_dict.items():
-        ch = chr(code)
+    for code, readings in _readings().items():
+        ch = chr(int(code))
         if _rank(ch)[0] == 3:
             continue
         for reading in readings.split(","):
