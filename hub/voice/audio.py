@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import wave
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,10 +114,11 @@ class WavSource(_Source):
         self.pcm = read_wav_pcm(Path(path))
         self.realtime = realtime
         self.tail = bytes(int(tail_s * RATE) * 2)
+        self.started_at = 0.0  # monotonic time of the file's first sample (realtime)
 
     def _run(self):
         pcm = self.pcm + self.tail
-        start = time.monotonic()
+        start = self.started_at = time.monotonic()
         for i in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES):
             if self._stop.is_set():
                 break
@@ -181,40 +183,61 @@ class MicSource(_Source):
 
 @dataclass
 class Utterance:
-    """Speech between two silences: its PCM and when the speaker stopped."""
+    """Speech between two silences: its PCM, when the speaker stopped, how much was voiced."""
 
     pcm: bytes
     end_t: float  # capture time of the last voiced frame (end of speech)
+    voiced_ms: int = 0  # voiced frames in it (a click or a cough is only a few)
 
 
 class Endpointer:
-    """Energy voice activity detection with an adaptive noise floor.
+    """Energy voice activity detection with a noise floor that follows the background.
 
-    A frame is voiced when its level is ``threshold_db`` above the noise floor (the
-    floor follows quiet frames quickly and loud ones slowly). Speech starts after
-    ``start_frames`` voiced frames and ends after ``end_ms`` of unvoiced ones; a short
-    pre-roll keeps the first consonant. Frames are handed on while speech goes on, so a
-    streaming recogniser has little left to do when it ends.
+    **Noise floor**: the level of the quietest frame of the last ``floor_window_ms``
+    (minimum statistics), in speech as well as in silence. Speech always has quieter
+    moments between syllables and words, so the floor stays at the background while a
+    person talks; a steady noise that starts (a fan, a kettle, a TV's hiss) has none,
+    so within ``floor_window_ms`` it *is* the floor and stops counting as speech. (The
+    floor used to be frozen during speech, so a noise switched on kept an utterance
+    open until ``max_s``, 8 s.)
+
+    **Voiced** frames are ``threshold_db`` above the floor to *start* speech
+    (``start_frames`` in a row) but only ``hold_db`` above it to *continue* it
+    (hysteresis), so the soft ends of words in noise do not cut a sentence into
+    fragments that could each sound like a command. Speech ends after ``end_ms`` of
+    unvoiced frames; a pre-roll keeps the first consonant. Frames are handed on while
+    speech goes on, so a streaming recogniser has little left to do when it ends.
+
+    **Quick end**: after ``quick_end_ms`` of silence, ``is_complete()`` is asked whether
+    what was said so far is already a whole command (the listener decodes it then); if
+    so the utterance ends there instead of after ``end_ms``.
 
     :param on_start: called when speech starts.
     :param on_frame: called with each PCM chunk of the utterance (pre-roll included).
     :param on_end: called with the :class:`Utterance` when speech ends.
+    :param is_complete: see *quick end*; None = always wait ``end_ms``.
     """
 
-    def __init__(self, *, end_ms: int = 300, threshold_db: float = 9.0, start_frames: int = 3,
-                 max_s: float = 8.0, preroll_frames: int = 10, on_start=None, on_frame=None,
-                 on_end=None):
+    def __init__(self, *, end_ms: int = 300, threshold_db: float = 9.0, hold_db: float = 6.0,
+                 floor_window_ms: int = 1500, start_frames: int = 3, max_s: float = 8.0,
+                 preroll_frames: int = 10, quick_end_ms: int = 0, on_start=None,
+                 on_frame=None, on_end=None, is_complete=None):
         self.end_frames = max(1, end_ms // FRAME_MS)
+        self.quick_frames = quick_end_ms // FRAME_MS if is_complete else 0
+        self.is_complete = is_complete
         self.threshold_db = threshold_db
+        self.hold_db = min(hold_db, threshold_db)
         self.start_frames = start_frames
         self.max_frames = int(max_s * 1000 / FRAME_MS)
         self.preroll_frames = preroll_frames
         self.on_start, self.on_frame, self.on_end = on_start, on_frame, on_end
-        self.floor_db = -60.0
+        self._levels: deque[float] = deque(maxlen=max(1, floor_window_ms // FRAME_MS))
+        self.floor_db = -90.0
         self._pre: list[Frame] = []
         self._voiced_run = 0
         self._in_speech = False
         self._silent_run = 0
+        self._voiced = 0
         self._frames: list[bytes] = []
         self._last_voiced_t = 0.0
 
@@ -233,17 +256,18 @@ class Endpointer:
     def process(self, frame: Frame):
         """Take one frame."""
         level = self.level_db(frame.pcm)
-        voiced = level > self.floor_db + self.threshold_db and level > -55.0
+        self._levels.append(level)
+        self.floor_db = min(self._levels)
+        above = level - self.floor_db
         if not self._in_speech:
-            # the floor follows the background while nobody speaks
-            rate = 0.2 if level < self.floor_db else 0.02
-            self.floor_db += rate * (level - self.floor_db)
             self._pre.append(frame)
             del self._pre[:-self.preroll_frames]
+            voiced = above > self.threshold_db and level > -55.0
             self._voiced_run = self._voiced_run + 1 if voiced else 0
             if self._voiced_run >= self.start_frames:
                 self._in_speech = True
                 self._silent_run = 0
+                self._voiced = self._voiced_run
                 self._frames = []
                 self._last_voiced_t = frame.t
                 if self.on_start:
@@ -253,13 +277,26 @@ class Endpointer:
                 self._pre = []
             return
         self._emit(frame.pcm)
-        if voiced:
+        if above > self.hold_db and level > -58.0:
             self._silent_run = 0
+            self._voiced += 1
             self._last_voiced_t = frame.t
         else:
             self._silent_run += 1
         if self._silent_run >= self.end_frames or len(self._frames) >= self.max_frames:
             self.flush()
+        elif 0 < self.quick_frames == self._silent_run and self.is_complete():
+            self.flush()
+
+    @property
+    def pcm(self) -> bytes:
+        """The current utterance so far (pre-roll included)."""
+        return b"".join(self._frames)
+
+    @property
+    def voiced_ms(self) -> int:
+        """Voiced audio in the current utterance so far."""
+        return self._voiced * FRAME_MS
 
     def flush(self):
         """End the current utterance now (end of stream)."""
@@ -267,7 +304,7 @@ class Endpointer:
             return
         self._in_speech = False
         self._voiced_run = 0
-        utt = Utterance(b"".join(self._frames), self._last_voiced_t)
+        utt = Utterance(b"".join(self._frames), self._last_voiced_t, self._voiced * FRAME_MS)
         self._frames = []
         if self.on_end:
             self.on_end(utt)

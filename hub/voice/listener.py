@@ -77,11 +77,18 @@ class VoiceListener:
     :param window_s: how long the listening window stays open.
     :param min_confidence: below this an utterance is treated as not a command.
     :param end_ms: silence that ends an utterance.
+    :param quick_end_ms: silence after which an utterance that already decodes as a whole
+        command (at its confidence threshold) ends without waiting for ``end_ms``; 0 =
+        always wait ``end_ms``. Only utterances of at most ``quick_max_ms`` of voiced
+        audio are tried (commands are short; the decode is redone if speech goes on).
+        Off by default: on the tuning half of the corpus a quick end of 150 or 210 ms
+        let a noisy "stop", cut short, through as "help" (a false SOS).
     """
 
     def __init__(self, language: Language, engine: Engine, request: Callable | None, *,
                  window_s: float = 8.0, min_confidence: float = 0.6, end_ms: int = 300,
-                 vad_threshold_db: float = 9.0, clock: Callable[[], float] = time.monotonic,
+                 vad_threshold_db: float = 9.0, quick_end_ms: int = 0,
+                 quick_max_ms: int = 1500, clock: Callable[[], float] = time.monotonic,
                  now: Callable[[], dt.datetime] = lambda: dt.datetime.now().astimezone(),
                  on_outcome: Callable[[Outcome], None] | None = None):
         self.language = language
@@ -97,8 +104,12 @@ class VoiceListener:
         self.sos_state = "idle"
         self.prompt: dict | None = None
         self.window_until = 0.0
+        self.quick_max_ms = quick_max_ms
+        self._decoded: Hypothesis | None = None  # decoded at a quick end
         self.endpointer = Endpointer(end_ms=end_ms, threshold_db=vad_threshold_db,
-                                     on_frame=self.engine.feed, on_end=self._on_utterance)
+                                     quick_end_ms=quick_end_ms, on_frame=self.engine.feed,
+                                     on_end=self._on_utterance,
+                                     is_complete=self._is_complete if quick_end_ms else None)
 
     # -- state from the core's pushes (called on the API reader thread) ---------------
 
@@ -134,8 +145,32 @@ class VoiceListener:
         """End of the audio stream: finish an utterance still going on."""
         self.endpointer.flush()
 
-    def _on_utterance(self, utt: Utterance):
+    def _is_complete(self) -> bool:
+        """A pause in speech: is what was said so far already a whole command?
+
+        Decodes the utterance so far; if it is not a command, the recogniser is given
+        the utterance again so that decoding carries on as if nothing had happened.
+        """
+        if self.endpointer.voiced_ms > self.quick_max_ms:
+            return False
         hyp = self.engine.finish()
+        if self._accepted(hyp).command:
+            self._decoded = hyp
+            return True
+        self.engine.feed(self.endpointer.pcm)
+        return False
+
+    def _accepted(self, hyp: Hypothesis):
+        """The grammar's match for a hypothesis; nothing if the recogniser is too unsure."""
+        match = self.language.match(hyp.text.strip())
+        need = max(self.min_confidence, self.language.sos_min_confidence) \
+            if match.command == "sos" else self.min_confidence
+        if hyp.confidence < need:
+            match = type(match)(None, False, match.text)  # too unsure: not a command
+        return match
+
+    def _on_utterance(self, utt: Utterance):
+        hyp, self._decoded = self._decoded or self.engine.finish(), None
         outcome = self.handle(hyp, end_t=utt.end_t)
         self.outcomes.append(outcome)
         if self.on_outcome:
@@ -149,11 +184,7 @@ class VoiceListener:
         out = Outcome(text, hyp.confidence, None, "ignored", end_t=end_t)
         if not text:
             return out
-        match = self.language.match(text)
-        need = max(self.min_confidence, self.language.sos_min_confidence) \
-            if match.command == "sos" else self.min_confidence
-        if hyp.confidence < need:
-            match = type(match)(None, False, match.text)  # too unsure: not a command
+        match = self._accepted(hyp)
         cmd, woke = match.command, match.woke
         out.command = cmd
         addressed = woke or self.window_open

@@ -34,7 +34,10 @@ DEFAULTS = VoiceSection()
 # language → (share of the corpus run in CI, min clean accuracy, min noisy accuracy,
 #             max false accepts clean, max false accepts noisy)
 FLOORS = {
-    "en": (0.15, 0.65, 0.45, 0.02, 0.02),  # measured on this subset: 67 %, 48 %, 0 %, 0 %
+    # English on this subset: 67 %, 48 %, 0 %, 0 % with the old endpointer; 63-65 %,
+    # 67-70 %, 0 %, 1.2 % with the floor that follows the background (46 commands: one
+    # clip is 2.2 %; on the tuning half of the full corpus clean went 64.6 → 66.7 %).
+    "en": (0.15, 0.60, 0.60, 0.02, 0.02),
     # Korean on this subset: 12.5-16.7 % clean, 5.6-8.3 % noisy between runs (48 commands:
     # one clip is 2 %); the floor sits below that spread, far below the target.
     "ko": (0.20, 0.10, 0.03, 0.02, 0.03),
