@@ -179,13 +179,25 @@ def soak(code, minutes, workdir):
         print(f"   heard {o.heard!r} → {o.command} ({o.confidence:.2f})")
 
 
-def latency(pairs, workdir):
+def speech_end(samples: np.ndarray) -> float:
+    """Seconds into ``samples`` of the last sample louder than -40 dBFS (the voice stops)."""
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 0.01 * 32768)
+    return (loud[-1] + 1) / corpus.RATE if len(loud) else 0.0
+
+
+def latency(pairs, workdir, code="en"):
+    """End of speech → the core's answer to sos.press / sos.cancel, and where it goes.
+
+    Two clocks for "end of speech": the endpointer's last voiced frame (what the
+    listener sees), and the true end of the voice in the WAV (last sample above
+    -40 dBFS), which does not depend on the endpointer's own thresholds.
+    """
     from hub.api import ApiClient
     from hub.voice.audio import WavSource
 
-    state = workdir / "state"
+    state = workdir / f"state-{code}"
     state.mkdir(exist_ok=True)
-    cfg = workdir / "hub.toml"
+    cfg = workdir / f"hub-{code}.toml"
     cfg.write_text(f'[hub]\nstate_dir = "{state}"\n[audio]\nspeech_engine = "silent"\n'
                    "[sos]\ncountdown = 30\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -199,34 +211,80 @@ def latency(pairs, workdir):
             except Exception:
                 time.sleep(0.05)
         client.request("hello", client="voice")
-        listener = listener_for("en")
-        listener.request = client.request
-        help_clip = corpus.synth("help", "en-us", 150, workdir / "lat-help.wav", (0.1, 0.0))
-        cancel_clip = corpus.synth("cancel", "en-us", 150, workdir / "lat-cancel.wav",
-                                   (0.1, 0.0))
+        try:
+            listener = listener_for(code)
+        except HubError as exc:
+            print(f"{code}: latency skipped ({exc})")
+            return
+        lang = load_language(code)
+        words = {"sos": lang.commands["sos"][0], "cancel": lang.commands["cancel"][0]}
+        voice = corpus.VOICES[code][0]
+        clips = {k: corpus.read_wav(corpus.synth(t, voice, 150, workdir / f"lat-{code}-{k}.wav",
+                                                 (0.1, 0.0))) for k, t in words.items()}
         gap = np.zeros(int(1.2 * corpus.RATE), dtype="<i2")
-        parts = []
+        parts, ends, at = [], [], 0
         for _ in range(pairs):
-            parts += [corpus.read_wav(help_clip), gap, corpus.read_wav(cancel_clip), gap]
+            for k in ("sos", "cancel"):
+                ends.append(at / corpus.RATE + speech_end(clips[k]))
+                parts += [clips[k], gap]
+                at += len(clips[k]) + len(gap)
         wav = workdir / "latency.wav"
         corpus.write_wav(wav, np.concatenate(parts))
+        timing = {"detect": [], "decode": [], "request": []}
+        on_end, finish, request = listener.endpointer.on_end, listener.engine.finish, \
+            client.request
+
+        def timed_on_end(utt):
+            timing["detect"].append(time.monotonic() - utt.end_t)
+            on_end(utt)
+
+        def timed_finish():
+            t = time.monotonic()
+            h = finish()
+            timing["decode"].append(time.monotonic() - t)
+            return h
+
+        def timed_request(cmd, **kw):
+            t = time.monotonic()
+            try:
+                return request(cmd, **kw)
+            finally:
+                timing["request"].append(time.monotonic() - t)
+
+        listener.endpointer.on_end, listener.engine.finish = timed_on_end, timed_finish
+        listener.request = timed_request
         listener.sos_state = "idle"
         client.on_push = listener.on_push
         client.subscribe(["sos", "prompt", "voice"])
         source = WavSource(wav, realtime=True)
+        load = os.getloadavg()
         source.start()
         while (frame := source.frames.get()) is not None:
             listener.feed_frame(frame)
         listener.flush()
-        lats = [o.latency_s * 1000 for o in listener.outcomes if o.latency_s is not None]
+        load = max(load[0], os.getloadavg()[0])
+        done = [o for o in listener.outcomes if o.latency_s is not None]
+        lats = [o.latency_s * 1000 for o in done]
+        true = []
+        for o in done:  # the latest true end of a clip before the answer came
+            before = [source.started_at + e for e in ends if source.started_at + e < o.delivered_t]
+            if before:
+                true.append((o.delivered_t - before[-1]) * 1000)
         acts = [o.action for o in listener.outcomes]
-        print(f"\n## end of speech → intent delivered to the core (real core, real-time "
-              f"audio), {len(lats)} commands ({acts.count('sos.press')} sos.press, "
-              f"{acts.count('sos.cancel')} sos.cancel)")
+        print(f"\n## {code}: end of speech → intent delivered to the core (real core, "
+              f"real-time audio, end_ms {DEFAULT.end_ms}), {len(lats)} of {2 * pairs} "
+              f"commands ({acts.count('sos.press')} sos.press, {acts.count('sos.cancel')} "
+              f"sos.cancel), 1-min load average up to {load:.1f}")
         if lats:
-            print(f"median {statistics.median(lats):.0f} ms, p99 {pct(lats, 99):.0f} ms, "
-                  f"max {max(lats):.0f} ms (includes the {DEFAULT.end_ms} ms of silence "
-                  "that ends an utterance)")
+            print(f"from the last voiced frame: median {statistics.median(lats):.0f} ms, p99 "
+                  f"{pct(lats, 99):.0f} ms, max {max(lats):.0f} ms")
+            print(f"from the true end of the voice in the WAV: median "
+                  f"{statistics.median(true):.0f} ms, p99 {pct(true, 99):.0f} ms, max "
+                  f"{max(true):.0f} ms")
+            print("where it goes (median / p99 ms): " + ", ".join(
+                f"{k} {statistics.median(v) * 1000:.0f} / {pct(v, 99) * 1000:.0f}"
+                for k, v in timing.items() if v) +
+                "  (detect = last voiced frame → end of utterance found)")
     finally:
         core.terminate()
         core.wait(30)
@@ -265,11 +323,13 @@ def main():
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--pairs", type=int, default=40)
     ap.add_argument("--languages", nargs="+", default=["en", "ko", "zh_CN"])
+    ap.add_argument("--latency-languages", nargs="+", default=["en"])
     ap.add_argument("--skip", nargs="*", default=[],
                     choices=["accuracy", "soak", "latency", "rss"])
     args = ap.parse_args()
     print(f"# voice benchmark: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+          f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if "accuracy" not in args.skip:
@@ -279,7 +339,8 @@ def main():
             for code in args.languages:
                 soak(code, args.minutes, work)
         if "latency" not in args.skip:
-            latency(args.pairs, work)
+            for code in args.latency_languages:
+                latency(args.pairs, work, code)
         if "rss" not in args.skip:
             rss(args.languages)
 
