@@ -207,28 +207,54 @@ def breakdown_child(config_path: str, out_path: str, langs: list[str]) -> None:
 
 def child(config_path: str, taps: int) -> None:
     """Run the kiosk, measure, print one JSON line, exit."""
+    phases = {"interpreter": time.monotonic()}  # what the first frame waited for, in order
     import hub.cli  # noqa: F401  -- `hub kiosk` (the systemd unit) imports the CLI first
     from hub.config import load_config
-    from hub.ui.app import configure_kivy
+
+    phases["hub command line"] = time.monotonic()
+    from hub.ui.app import configure_kivy  # (this imports Kivy)
 
     cfg = load_config(config_path)
     configure_kivy(cfg, fullscreen=False, size=(800, 480))
     from kivy.clock import Clock
-    from kivy.core.window import Window
-    from kivy.tests.common import UnitTestTouch
 
     from hub.ui.app import KioskApp
 
+    phases["Kivy and the app imported"] = time.monotonic()
     app = KioskApp(cfg)
-    result: dict = {"taps": {}}
+    result: dict = {"taps": {}, "phases": phases}
+
+    build = app.build
+
+    def timed_build():
+        # What App.build() does first, timed apart: the core link starts, then importing
+        # Kivy's window module opens the SDL window and its GL context.
+        phases["App.run() until build()"] = time.monotonic()
+        if app.link is None:
+            app.connect_to(cfg.socket_path)
+        from kivy.core.window import Window  # noqa: F401
+
+        phases["SDL window and GL context"] = time.monotonic()
+        return build()
+
+    app.build = timed_build
+
+    def started(*_a):
+        phases["build (fonts, layouts, Starting and Home)"] = time.monotonic()
+        from kivy.core.window import Window
+
+        Window.bind(on_flip=on_flip)
+
+    def connected(*_a):
+        phases.setdefault("core connected", time.monotonic())
+
+    app.bind(on_start=started, connected=connected)
     watch: dict = {"cond": None, "at": None}
 
     def on_flip(*_a):
         # The first frame put on screen while the result is there: that is "visible".
         if watch["cond"] is not None and watch["at"] is None and watch["cond"]():
             watch["at"] = time.monotonic()
-
-    Window.bind(on_flip=on_flip)
 
     def drawn(label) -> bool:
         """The label's texture shows its current text (no re-render pending)."""
@@ -246,6 +272,8 @@ def child(config_path: str, taps: int) -> None:
         return watch["at"]
 
     def tap(widget):
+        from kivy.tests.common import UnitTestTouch  # not before the first frame
+
         x, y = widget.to_window(*widget.center)
         t = UnitTestTouch(x, y)
         t0 = time.monotonic()
@@ -257,6 +285,7 @@ def child(config_path: str, taps: int) -> None:
         ready = yield from frame_after(lambda: app.root is not None and app.connected
                                        and app.sm.current == "home", 60)
         result["first_frame"] = ready
+        phases["first frame with Home"] = ready
         result["rss_home"] = _rss_kib()  # RSS with Home on screen
         home = app.screen("home")
         for _ in range(taps):
@@ -333,10 +362,11 @@ def _ms(values) -> str:
             f"p99 {_pct(values, .99):6.1f} ms, max {values[-1]:6.1f} ms (n={len(values)})")
 
 
-def _start_env(work: Path) -> tuple[dict, Path]:
+def _start_env(work: Path, lang: str = "en") -> tuple[dict, Path]:
     cfg = work / "hub.toml"
     state = work / "state"
-    cfg.write_text(f'[hub]\nstate_dir = "{state}"\n[audio]\nspeech_engine = "silent"\n'
+    cfg.write_text(f'[hub]\nstate_dir = "{state}"\nlanguage = "{lang}"\n'
+                   '[audio]\nspeech_engine = "silent"\n'
                    '[sos]\ncountdown = 10\n[kiosk]\nfullscreen = false\n')
     from hub.ui.headless import kivy_environment
 
@@ -363,11 +393,11 @@ def _summary(values, unit="ms") -> str:
             f" MiB, max {values[-1] / 1024:6.1f} MiB (n={len(values)})")
 
 
-def run(starts: int, taps: int, gl: list[str], compare: str | None) -> int:
+def run(starts: int, taps: int, gl: list[str], compare: str | None, lang: str) -> int:
     from hub.api import ApiClient
 
     work = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
-    env, cfg = _start_env(work)
+    env, cfg = _start_env(work, lang)
     state = work / "state"
     core_log = open(work / "core.log", "wb")
     core = subprocess.Popen([sys.executable, "-m", "hub", "--config", str(cfg), "core"],
@@ -399,6 +429,7 @@ def run(starts: int, taps: int, gl: list[str], compare: str | None) -> int:
                 raise RuntimeError("the kiosk did not report")
             res = json.loads(line[6:])
             res["start"] = res["first_frame"] - t0
+            res["spawned"] = t0
             res["load"] = load
             return res
 
@@ -412,7 +443,8 @@ def run(starts: int, taps: int, gl: list[str], compare: str | None) -> int:
 
         print(f"kiosk benchmark — {time.strftime('%Y-%m-%d %H:%M')} UTC")
         print(f"machine: {machine()}")
-        print(f"Kivy {k.__version__}, GL renderer: {cold.get('gl', '')}, window 800×480"
+        print(f"Kivy {k.__version__}, GL renderer: {cold.get('gl', '')}, window 800×480, "
+              f"language {lang}"
               + (" on Xvfb" if os.environ.get("HUB_BENCH_XVFB") else ""))
         print(f"cold start → first interactive frame (empty font cache), {variants[0][0]}: "
               f"{cold['start'] * 1000:.0f} ms (load {cold['load']})")
@@ -424,6 +456,21 @@ def run(starts: int, taps: int, gl: list[str], compare: str | None) -> int:
             print(f"\n== {name}  (GL: {rs[-1].get('gl', '')}; 1-min load during its starts: "
                   f"{loads[0]:.1f}–{loads[-1]:.1f}, median {statistics.median(loads):.1f})")
             print(f"start → first interactive frame: {_ms(starts_s)}")
+            print("  of which (median, p99 ms; each phase from the end of the one before):")
+            names = list(rs[0]["phases"])
+            for j, phase in enumerate(names):
+                spans = []
+                for r in rs:
+                    ph = r["phases"]
+                    if phase not in ph:
+                        continue
+                    before = r["spawned"] if j == 0 else max(
+                        (ph[n] for n in names[:j] if n in ph and ph[n] <= ph[phase]),
+                        default=r["spawned"])
+                    spans.append((ph[phase] - before) * 1000)
+                if spans:
+                    print(f"    {phase:40s} {statistics.median(spans):7.0f} "
+                          f"{_pct(spans, .99):7.0f}")
             print(f"kiosk RSS with Home on screen:   "
                   f"{_summary([r['rss_home'] for r in rs], 'kib')}")
             taps_of = {}
@@ -486,12 +533,14 @@ def breakdown(rounds: int, gl: list[str], langs: list[str], compare: str | None)
             runs = marks[name]
             ls = sorted(loads[name])
             print(f"\n== {name} (1-min load {ls[0]:.1f}–{ls[-1]:.1f})")
-            print(f"{'stage':78s} {'RSS MiB':>8s} {'private':>8s} {'t s':>6s}")
+            # (Private pages are not shown: they depend on which other processes map the
+            # same libraries at that moment, e.g. another kiosk in a test run.)
+            print(f"{'stage':78s} {'RSS MiB':>8s} {'p99':>6s} {'t s':>6s}")
             for i, m in enumerate(runs[0]):
-                rss = statistics.median(r[i]["rss"] for r in runs) / 1024
-                priv = statistics.median(r[i]["private"] for r in runs) / 1024
+                rss = [r[i]["rss"] / 1024 for r in runs]
                 t = statistics.median(r[i]["t"] for r in runs)
-                print(f"{m['stage'][:78]:78s} {rss:8.1f} {priv:8.1f} {t:6.2f}")
+                print(f"{m['stage'][:78]:78s} {statistics.median(rss):8.1f} "
+                      f"{_pct(rss, .99):6.1f} {t:6.2f}")
             home = next(i for i, m in enumerate(runs[0]) if m["stage"].startswith("Home on"))
             print(f"-- by mapping, Home on screen (median of {len(runs)}):")
             parts = sorted({k for r in runs for k in r[home]} - {"stage", "t", "rss",
@@ -521,7 +570,8 @@ def main() -> int:
                    help="memory by stage and by mapping (smaps) instead of start-up runs")
     p.add_argument("--rounds", type=int, default=3, help="--breakdown rounds per variant")
     p.add_argument("--langs", default="en",
-                   help="--breakdown: languages whose screens are walked (en,zh_CN,ko)")
+                   help="--breakdown: languages whose screens are walked (en,zh_CN,ko); "
+                        "start-up runs: the first is the kiosk's language")
     args = p.parse_args()
     if args.child:
         child(args.child, args.taps)
@@ -535,7 +585,7 @@ def main() -> int:
     def go():
         if args.breakdown:
             return breakdown(args.rounds, gl, args.langs.split(","), compare)
-        return run(args.starts, args.taps, gl, compare)
+        return run(args.starts, args.taps, gl, compare, args.langs.split(",")[0])
 
     if os.environ.get("DISPLAY"):
         return go()

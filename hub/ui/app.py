@@ -175,6 +175,19 @@ class KioskApp(App):
     # -- building -------------------------------------------------------------------
 
     def build(self):
+        # SDL turns SIGTERM into a window-close request, which the kiosk refuses (the elder
+        # must not close it); systemd's stop must still work, so handle the signals here,
+        # before the window exists (SDL then leaves them alone) and before the core link
+        # starts (a stop may come as soon as the kiosk is seen connected).
+        import signal
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(ValueError):  # not the main thread (never in the kiosk)
+                signal.signal(signum, self._on_stop_signal)
+        if self._connect and self.link is None:
+            # Reach for the core first: it answers while the window and the layouts are
+            # made (its answers wait in Kivy's clock until the first frame; issue 12).
+            self.connect_to(self.cfg.socket_path)
         from kivy.core.window import Window
 
         from hub.ui import fonts
@@ -198,8 +211,8 @@ class KioskApp(App):
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()  # no sliding: nothing moves that the elder did not move
         # Screens are built when first shown and released back on Home (start time and
-        # memory, issue 12); the safety path is built now, so an alarm never waits for a
-        # layout.
+        # memory, issue 12); the safety path — Starting, Home, the SOS screens and the
+        # question — is built now, so an alarm never waits for a layout.
         self._screen_classes = screen_classes(modules)
         self._all_loaded = False
         self.root = root
@@ -238,6 +251,7 @@ class KioskApp(App):
         for module in modules:
             load_kv(module.__file__)
         self._screen_classes.update(screen_classes(modules))
+        Clock.schedule_once(_give_memory_back, 0.5)  # what parsing left on the heap
 
     @property
     def sm(self) -> ScreenManager:
@@ -268,21 +282,16 @@ class KioskApp(App):
             Clock.schedule_once(_give_memory_back, 0.5)
 
     def on_start(self):
-        # SDL turns SIGTERM into a window-close request, which the kiosk refuses (the elder
-        # must not close it); systemd's stop must still work, so handle the signals here.
-        import signal
-
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(ValueError):  # not the main thread (never in the kiosk)
-                signal.signal(signum, self._on_stop_signal)
         self._status_trigger = Clock.create_trigger(self._ask_status, 0.5)
         self._tick(0)
         Clock.schedule_interval(self._tick, 1.0)
         Clock.schedule_interval(self._countdown_tick, 0.1)
         Clock.schedule_interval(self._retry_pending_press, 1.0)
         Clock.schedule_interval(lambda _dt: self._ask_status(), 30.0)
-        if self._connect:
+        if self._connect and self.link is None:
             self.connect_to(self.cfg.socket_path)
+        elif self._connect:
+            self.route()  # connect_to() ran in build(), before there were screens
 
     def connect_to(self, socket_path):
         """Talk to the core at ``socket_path`` (at start; tests point it at their core)."""
