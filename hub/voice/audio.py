@@ -194,12 +194,17 @@ class Endpointer:
     """Energy voice activity detection with a noise floor that follows the background.
 
     **Noise floor**: the level of the quietest frame of the last ``floor_window_ms``
-    (minimum statistics), in speech as well as in silence. Speech always has quieter
-    moments between syllables and words, so the floor stays at the background while a
-    person talks; a steady noise that starts (a fan, a kettle, a TV's hiss) has none,
-    so within ``floor_window_ms`` it *is* the floor and stops counting as speech. (The
-    floor used to be frozen during speech, so a noise switched on kept an utterance
-    open until ``max_s``, 8 s.)
+    (minimum statistics) while nobody speaks; it falls at once, in speech too. During
+    speech it *rises* only to a steady sound: when the last ``steady_ms`` of frames lie
+    within ``steady_db`` of each other (a fan, a kettle, a TV's hiss switched on — speech
+    swings by 15 dB and more within a second), that sound becomes the floor and stops
+    counting as speech. (The floor used to be frozen during speech, so such a noise
+    kept an utterance open until ``max_s``, 8 s.) A floor that rose to *any* background
+    during speech (the minimum of the window) was measured and rejected: when a noisy
+    sentence began together with its noise (radio-like speech in the 30-minute soak),
+    the floor rose in mid-sentence and cut it into fragments, two of which the
+    recogniser took as "emergency" and "help me" — 2 false SOS in 30 minutes of English
+    where the frozen floor had none.
 
     **Voiced** frames are ``threshold_db`` above the floor to *start* speech
     (``start_frames`` in a row) but only ``hold_db`` above it to *continue* it
@@ -219,7 +224,8 @@ class Endpointer:
     """
 
     def __init__(self, *, end_ms: int = 300, threshold_db: float = 9.0, hold_db: float = 6.0,
-                 floor_window_ms: int = 1500, start_frames: int = 3, max_s: float = 8.0,
+                 floor_window_ms: int = 1500, steady_ms: int = 1000, steady_db: float = 9.0,
+                 start_frames: int = 3, max_s: float = 8.0,
                  preroll_frames: int = 10, quick_end_ms: int = 0, on_start=None,
                  on_frame=None, on_end=None, is_complete=None):
         self.end_frames = max(1, end_ms // FRAME_MS)
@@ -232,6 +238,8 @@ class Endpointer:
         self.preroll_frames = preroll_frames
         self.on_start, self.on_frame, self.on_end = on_start, on_frame, on_end
         self._levels: deque[float] = deque(maxlen=max(1, floor_window_ms // FRAME_MS))
+        self.steady_frames = min(self._levels.maxlen, max(1, steady_ms // FRAME_MS))
+        self.steady_db = steady_db
         self.floor_db = -90.0
         self._pre: list[Frame] = []
         self._voiced_run = 0
@@ -257,7 +265,14 @@ class Endpointer:
         """Take one frame."""
         level = self.level_db(frame.pcm)
         self._levels.append(level)
-        self.floor_db = min(self._levels)
+        if not self._in_speech:
+            self.floor_db = min(self._levels)
+        elif level < self.floor_db:
+            self.floor_db = level
+        else:  # in speech the floor rises only to a steady sound (see the class notes)
+            recent = list(self._levels)[-self.steady_frames:]
+            if len(recent) == self.steady_frames and max(recent) - min(recent) <= self.steady_db:
+                self.floor_db = max(self.floor_db, min(recent))
         above = level - self.floor_db
         if not self._in_speech:
             self._pre.append(frame)
