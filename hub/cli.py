@@ -37,7 +37,46 @@ def _overrides(state_dir, simulate) -> dict:
     return {"hub": hub} if hub else {}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Commands owned by sub-packages, imported only when asked for (`hub kiosk` and `hub core`
+# start faster without them); a missing optional part must not break the CLI.
+_OPTIONAL_MODULES = ("hub.sync.cli", "hub.sensors.cli", "hub.voice.cli")
+
+
+class _HubGroup(click.Group):
+    """The ``hub`` group: its own commands, then the sub-packages' on first need."""
+
+    _loaded = False
+
+    def _load_optional(self):
+        if self._loaded:
+            return
+        self._loaded = True
+        for module in _OPTIONAL_MODULES:
+            try:
+                mod = __import__(module, fromlist=["_"])
+            except ImportError as exc:
+                logging.getLogger(__name__).debug("%s not available: %s", module, exc)
+                continue
+            for command in getattr(mod, "commands", ()):
+                if isinstance(command, click.Command):
+                    self.add_command(command)
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name not in self.commands:
+            self._load_optional()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx):
+        self._load_optional()
+        return super().list_commands(ctx)
+
+    def all_commands(self) -> dict[str, click.Command]:
+        """Every command, the sub-packages' included (for help and documentation checks)."""
+        self._load_optional()
+        return dict(self.commands)
+
+
+@click.group(cls=_HubGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               envvar="HUB_CONFIG", help="TOML config file (default /etc/hub/hub.toml).")
 @click.option("--state-dir", type=click.Path(file_okay=False), envvar="HUB_STATE_DIR",
@@ -236,22 +275,6 @@ def provision(ctx, file, root, wait_network, first_boot, enroll):
 def version():
     """Print the hub's version."""
     click.echo(f"hub {__version__}")
-
-
-def _register_optional_commands():
-    """Commands owned by sub-packages; a missing optional part must not break the CLI."""
-    for module in ("hub.sync.cli", "hub.sensors.cli", "hub.voice.cli"):
-        try:
-            mod = __import__(module, fromlist=["_"])
-        except ImportError as exc:
-            logging.getLogger(__name__).debug("%s not available: %s", module, exc)
-            continue
-        for command in getattr(mod, "commands", ()):
-            if isinstance(command, click.Command):
-                cli.add_command(command)
-
-
-_register_optional_commands()
 
 
 def main():

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_every_cli_command_has_help_and_is_in_the_readme():
     readme = (ROOT / "README.md").read_text()
-    for name, command in cli.commands.items():
+    for name, command in cli.all_commands().items():
         assert command.help, f"hub {name} has no help text"
         assert f"hub {name}" in readme, f"README does not mention `hub {name}`"
         if isinstance(command, click.Group):
