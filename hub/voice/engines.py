@@ -16,6 +16,7 @@ One :class:`Engine` per thread; a loaded vosk model may be shared.
 import json
 import logging
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,11 +238,21 @@ class PocketsphinxEngine(Engine):
 
     def __init__(self, language: Language):
         super().__init__(language)
-        from pocketsphinx import Decoder
-
         # dither: digital silence (zeros, e.g. a gated USB microphone) otherwise leaves
         # the search stuck short of the final state, returning half a phrase.
         common = dict(samprate=SAMPLE_RATE, lm=None, loglevel="FATAL", dither=True, seed=1)
+        # only the phrases' words (all their pronunciations) from the bundled dictionary:
+        # each decoder would otherwise hold all 134 000 words (RSS 122 → 58 MiB)
+        with tempfile.TemporaryDirectory(prefix="hub-voice-") as tmp:
+            common["dict"] = _small_dictionary(language.words, Path(tmp) / "words.dict")
+            self._make_decoders(language, common)
+        self._pcm: list[bytes] = []  # this utterance only, in memory
+        self._phone_cache: dict[str, list[str]] = {}
+        self._started = False
+
+    def _make_decoders(self, language: Language, common: dict):
+        from pocketsphinx import Decoder
+
         self._dec = Decoder(**common, bestpath=False, **BEAMS)
         missing = sorted(w for w in language.words if self._dec.lookup_word(w) is None)
         if missing:
@@ -261,9 +272,6 @@ class PocketsphinxEngine(Engine):
         self._phones = Decoder(**common)
         self._phones.add_allphone_file("phones", None)
         self._phones.activate_search("phones")
-        self._pcm: list[bytes] = []  # this utterance only, in memory
-        self._phone_cache: dict[str, list[str]] = {}
-        self._started = False
 
     def _feed(self, pcm):
         self._pcm.append(pcm)  # the grammar decodes it as a whole when the utterance ends
@@ -317,6 +325,17 @@ class PocketsphinxEngine(Engine):
         if word not in self._phone_cache:
             self._phone_cache[word] = (self._dec.lookup_word(word) or "x").split()
         return self._phone_cache[word]
+
+
+def _small_dictionary(words: set[str], path: Path) -> str:
+    """Write the bundled dictionary's entries for ``words`` to ``path``; return it."""
+    from pocketsphinx import get_model_path
+
+    full = Path(get_model_path()) / "en-us" / "cmudict-en-us.dict"
+    with open(full, encoding="utf-8") as src:
+        lines = [line for line in src if line.split(" ", 1)[0].split("(")[0] in words]
+    path.write_text("".join(lines), encoding="utf-8")
+    return str(path)
 
 
 # Search beams for the grammar decode (pocketsphinx's defaults: 1e-48, 1e-48, 7e-29).
