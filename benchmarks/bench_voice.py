@@ -42,6 +42,7 @@ from hub.voice.listener import VoiceListener  # noqa: E402
 from tests.voice import corpus  # noqa: E402
 
 DEFAULT = VoiceSection()
+DECODE_AHEAD_MS = 0  # --decode-ahead-ms
 
 
 def pct(xs, q):
@@ -55,7 +56,8 @@ def listener_for(code, min_confidence=None):
         min_confidence = lang.min_confidence
     engine = make_engine(lang, Path(DEFAULT.models_dir))
     return VoiceListener(lang, engine, None, min_confidence=min_confidence,
-                         end_ms=DEFAULT.end_ms, vad_threshold_db=DEFAULT.vad_threshold_db)
+                         end_ms=DEFAULT.end_ms, vad_threshold_db=DEFAULT.vad_threshold_db,
+                         decode_ahead_ms=DECODE_AHEAD_MS)
 
 
 def held_out(clip) -> bool:
@@ -272,7 +274,8 @@ def latency(pairs, workdir, code="en"):
                 true.append((o.delivered_t - before[-1]) * 1000)
         acts = [o.action for o in listener.outcomes]
         print(f"\n## {code}: end of speech → intent delivered to the core (real core, "
-              f"real-time audio, end_ms {DEFAULT.end_ms}), {len(lats)} of {2 * pairs} "
+              f"real-time audio, end_ms {DEFAULT.end_ms}, decode ahead {DECODE_AHEAD_MS} ms), "
+              f"{len(lats)} of {2 * pairs} "
               f"commands ({acts.count('sos.press')} sos.press, {acts.count('sos.cancel')} "
               f"sos.cancel), 1-min load average up to {load:.1f}")
         if lats:
@@ -324,9 +327,13 @@ def main():
     ap.add_argument("--pairs", type=int, default=40)
     ap.add_argument("--languages", nargs="+", default=["en", "ko", "zh_CN"])
     ap.add_argument("--latency-languages", nargs="+", default=["en"])
+    ap.add_argument("--decode-ahead-ms", type=int, default=0,
+                    help="VoiceListener decode_ahead_ms (0 = decode when the utterance ends)")
     ap.add_argument("--skip", nargs="*", default=[],
                     choices=["accuracy", "soak", "latency", "rss"])
     args = ap.parse_args()
+    global DECODE_AHEAD_MS
+    DECODE_AHEAD_MS = args.decode_ahead_ms
     print(f"# voice benchmark: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"load average {os.getloadavg()[0]:.1f}")

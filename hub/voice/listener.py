@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hub.errors import ApiError
-from hub.voice.audio import Endpointer, Frame, Utterance
+from hub.voice.audio import FRAME_MS, Endpointer, Frame, Utterance
 from hub.voice.engines import Engine, Hypothesis
 from hub.voice.grammar import Language
 
@@ -77,6 +77,9 @@ class VoiceListener:
     :param window_s: how long the listening window stays open.
     :param min_confidence: below this an utterance is treated as not a command.
     :param end_ms: silence that ends an utterance.
+    :param decode_ahead_ms: after this much of a pause in an utterance of at most
+        ``quick_max_ms`` of voiced audio, finish decoding it while the rest of ``end_ms``
+        is confirmed (decoded again if speech goes on); 0 = decode when it has ended.
     :param quick_end_ms: silence after which an utterance that already decodes as a whole
         command (at its confidence threshold) ends without waiting for ``end_ms``; 0 =
         always wait ``end_ms``. Only utterances of at most ``quick_max_ms`` of voiced
@@ -87,7 +90,8 @@ class VoiceListener:
 
     def __init__(self, language: Language, engine: Engine, request: Callable | None, *,
                  window_s: float = 8.0, min_confidence: float = 0.6, end_ms: int = 300,
-                 vad_threshold_db: float = 9.0, quick_end_ms: int = 0,
+                 vad_threshold_db: float = 9.0, decode_ahead_ms: int = 0,
+                 quick_end_ms: int = 0,
                  quick_max_ms: int = 1500, clock: Callable[[], float] = time.monotonic,
                  now: Callable[[], dt.datetime] = lambda: dt.datetime.now().astimezone(),
                  on_outcome: Callable[[Outcome], None] | None = None):
@@ -105,11 +109,15 @@ class VoiceListener:
         self.prompt: dict | None = None
         self.window_until = 0.0
         self.quick_max_ms = quick_max_ms
-        self._decoded: Hypothesis | None = None  # decoded at a quick end
+        self._decoded: Hypothesis | None = None  # decoded at a quick end or ahead
+        self._ahead_frames = decode_ahead_ms // FRAME_MS if not quick_end_ms else 0
+        self._ahead = False  # decoded ahead; audio is held back until speech goes on
         self.endpointer = Endpointer(end_ms=end_ms, threshold_db=vad_threshold_db,
-                                     quick_end_ms=quick_end_ms, on_frame=self.engine.feed,
+                                     quick_end_ms=quick_end_ms, on_frame=self._feed,
                                      on_end=self._on_utterance,
-                                     is_complete=self._is_complete if quick_end_ms else None)
+                                     is_complete=self._is_complete if quick_end_ms else None,
+                                     on_pause=self._on_pause if self._ahead_frames else None,
+                                     on_resume=self._on_resume if self._ahead_frames else None)
 
     # -- state from the core's pushes (called on the API reader thread) ---------------
 
@@ -145,6 +153,24 @@ class VoiceListener:
         """End of the audio stream: finish an utterance still going on."""
         self.endpointer.flush()
 
+    def _feed(self, pcm: bytes):
+        if not self._ahead:
+            self.engine.feed(pcm)
+
+    def _on_pause(self, frames: int):
+        """Decode ahead: after ``decode_ahead_ms`` of a pause, finish the decode while the
+        rest of ``end_ms`` is being confirmed, so little is left to do when it ends."""
+        if frames == self._ahead_frames and not self._ahead and \
+                self.endpointer.voiced_ms <= self.quick_max_ms:  # commands are short
+            self._decoded = self.engine.finish()
+            self._ahead = True
+
+    def _on_resume(self):
+        """Speech went on after a decode ahead: decode the whole utterance again."""
+        if self._ahead:
+            self._ahead, self._decoded = False, None
+            self.engine.feed(self.endpointer.pcm)
+
     def _is_complete(self) -> bool:
         """A pause in speech: is what was said so far already a whole command?
 
@@ -171,6 +197,7 @@ class VoiceListener:
 
     def _on_utterance(self, utt: Utterance):
         hyp, self._decoded = self._decoded or self.engine.finish(), None
+        self._ahead = False
         outcome = self.handle(hyp, end_t=utt.end_t)
         self.outcomes.append(outcome)
         if self.on_outcome:
