@@ -298,9 +298,11 @@ class VoiceListener:
         return self._act(out, "checkin", answer="ok")  # the core thanks the elder
 
     def _do_call_family(self, out):
-        self._act(out, "event.record", kind="service_request",
-                  data={"request": "call_family", "via": "voice"})
-        self._say("family")
+        # The same request as the kiosk's "Call my family" (it shows in My requests and
+        # the core says who will be asked to call); the core speaks the confirmation.
+        self._act(out, "family.call", contact=self.language.reply("family_contact"))
+        if out.action.endswith("failed"):
+            self._say("family_failed")
         return out
 
     def _do_time(self, out):

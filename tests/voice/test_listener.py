@@ -86,3 +86,16 @@ def test_speak_button_opens_a_window_that_closes_by_itself(core_factory):
     # not understood while listening: asked again, never silence
     listener.open_window()
     assert listener.handle(_heard("what")).action == "asked_again"
+
+
+def test_call_my_family_is_the_same_request_as_the_kiosks_button(core_factory):
+    # "call my family" goes through family.call: it shows in My requests with its
+    # state, and the core (not the voice process) says who will be asked to call.
+    core = core_factory().start()
+    client, listener = _listener(core)
+    listener.open_window()
+    out = listener.handle(_heard("call my family"))
+    assert out.action == "family.call", out
+    requests = client.request("service.list")
+    assert [(r["kind"], r["contact"], r["status"]) for r in requests] == [
+        ("callback", "Someone in your family", "requested")]
