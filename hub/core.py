@@ -52,8 +52,6 @@ log = logging.getLogger(__name__)
 # Care events other processes (voice, kiosk) may record through the API.
 CLIENT_EVENT_KINDS = {
     "alert": PRIORITY_ALERT,
-    "service_request": 5,
-    "feedback": 5,
     "checkin_answer": PRIORITY_ALERT,
     "message_read": 5,
 }

@@ -313,7 +313,9 @@ class Arg:
 
 _SOURCE = Arg(choice("touch", "voice", "button", "api", "platform", "simulator", "rules",
                      "hub"))
-_EVENT_KINDS = ("alert", "service_request", "feedback", "checkin_answer", "message_read")
+# Service requests, call-backs and ratings go through service.request / family.call /
+# service.rate, which keep the request book and its states; not a bare event.
+_EVENT_KINDS = ("alert", "checkin_answer", "message_read")
 _TOPICS = ("sos", "sync", "reading", "inbox", "say", "settings", "prompt", "devices", "core",
            "voice")
 _ADDRESS = Arg(text(64), required=True)

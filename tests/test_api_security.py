@@ -156,8 +156,8 @@ def test_a_group_member_gets_only_what_the_kiosk_needs(open_core):
         {"id": 6, "cmd": "reading.add", "args": {"reading": {
             "kind": "body_temperature", "values": {"temperature": 36.6}}}},
         {"id": 7, "cmd": "readings.latest"},
-        {"id": 8, "cmd": "event.record", "args": {"kind": "service_request",
-                                                  "source": "rules", "data": {"what": "meal"}}},
+        {"id": 8, "cmd": "event.record", "args": {"kind": "alert",
+                                                  "source": "rules", "data": {"what": "fall"}}},
         {"id": 9, "cmd": "sos.cancel", "args": {}},
         {"id": 10, "cmd": "settings.set", "args": {"key": "text_size", "value": "large"}},
     ]))
@@ -183,7 +183,7 @@ def test_a_group_member_gets_only_what_the_kiosk_needs(open_core):
     try:
         assert [e["source"] for e in store.events("sos_countdown")] == ["touch", "api"]
         assert [e["source"] for e in store.events("sos_cancelled")] == ["touch", "api"]
-        assert [e["source"] for e in store.events("service_request")] == ["touch"]
+        assert [e["source"] for e in store.events("alert")] == ["touch"]
     finally:
         store.close()
     assert "asked sos.cancel as source 'platform'; recorded as 'touch'" in core.log()
