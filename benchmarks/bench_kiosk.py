@@ -137,7 +137,6 @@ def breakdown_child(config_path: str, out_path: str, langs: list[str]) -> None:
     configure_kivy(cfg, fullscreen=False, size=(800, 480))
     import kivy.app  # noqa: F401
     import kivy.uix.screenmanager  # noqa: F401
-    from kivy.clock import Clock
 
     from hub.ui.app import KioskApp, _give_memory_back
 
@@ -192,6 +191,14 @@ def breakdown_child(config_path: str, out_path: str, langs: list[str]) -> None:
                 fh.write(json.dumps(m) + "\n")
         app.stop()
 
+    _run_steps(app, work)
+
+
+def _run_steps(app, script):
+    """Run the app; ``script()`` is a generator that yields the seconds to wait between
+    its steps, driven by Kivy's clock from the first frame on."""
+    from kivy.clock import Clock
+
     def step(gen):
         try:
             delay = next(gen)
@@ -199,7 +206,7 @@ def breakdown_child(config_path: str, out_path: str, langs: list[str]) -> None:
             return
         Clock.schedule_once(lambda _dt: step(gen), delay)
 
-    app.bind(on_start=lambda *_a: step(work()))
+    app.bind(on_start=lambda *_a: step(script()))
     app.run()
 
 
@@ -216,7 +223,6 @@ def child(config_path: str, taps: int) -> None:
 
     cfg = load_config(config_path)
     configure_kivy(cfg, fullscreen=False, size=(800, 480))
-    from kivy.clock import Clock
 
     from hub.ui.app import KioskApp
 
@@ -319,15 +325,7 @@ def child(config_path: str, taps: int) -> None:
         print("BENCH " + json.dumps(result), flush=True)
         app.stop()
 
-    def step(gen):
-        try:
-            delay = next(gen)
-        except StopIteration:
-            return
-        Clock.schedule_once(lambda _dt: step(gen), delay)
-
-    app.bind(on_start=lambda *_a: step(script()))
-    app.run()
+    _run_steps(app, script)
 
 
 # -- the driver ---------------------------------------------------------------------------
