@@ -252,7 +252,7 @@ class VoiceSection:
     wake_phrase: str = _key(default="", doc="wake phrase before non-emergency commands; "
                             "empty = the language's own (assets/voice/<lang>.toml)")
     window_s: float = _key(default=8.0, min=3.0, max=30.0,
-                           doc="seconds the hub listens after the wake phrase or Speak button")
+                           doc="seconds the hub listens after the wake phrase or a voice.listen request")
     end_ms: int = _key(default=300, min=150, max=1500,
                        doc="silence that ends an utterance, milliseconds")
     vad_threshold_db: float = _key(default=9.0, min=3.0, max=30.0,

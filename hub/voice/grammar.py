@@ -10,7 +10,10 @@ A language file holds:
 * ``wake``: phrases that open the listening window for the non-emergency commands;
 * ``min_confidence``: the rejection threshold tuned on the corpus for this language's
   recogniser (``benchmarks/bench_voice.py``), and ``sos_min_confidence``, a stricter
-  one for the emergency phrases (a false SOS costs more than a missed "what time");
+  one for the emergency phrases (a false SOS costs more than a missed "what time"), and
+  ``answer_min_confidence`` (default ``min_confidence``) for "cancel" during a countdown
+  and yes / no / I'm OK to an open question when heard without the wake phrase (a
+  television must not end an alarm or answer the check-in);
 * ``[replies]``: the short sentences the hub says back;
 * optionally ``[fillers] words``: ordinary words added to a vosk grammar as a "garbage"
   vocabulary. Measured on the corpus they cost the Korean model most of its accuracy,
@@ -83,6 +86,7 @@ class Language:
     path: Path
     min_confidence: float = 0.8
     sos_min_confidence: float = 0.8
+    answer_min_confidence: float = 0.8
     _lookup: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -177,7 +181,9 @@ def load_language(code: str, directory: Path | None = None) -> Language:
         replies=dict(replies), fillers=_words(data.get("fillers", {}).get("words", "")),
         path=path, min_confidence=float(data.get("min_confidence", 0.8)),
         sos_min_confidence=float(data.get("sos_min_confidence",
-                                          data.get("min_confidence", 0.8))))
+                                          data.get("min_confidence", 0.8))),
+        answer_min_confidence=float(data.get("answer_min_confidence",
+                                             data.get("min_confidence", 0.8))))
 
 
 def languages(directory: Path | None = None) -> list[str]:

@@ -12,8 +12,13 @@ When it listens:
 * "cancel" without a wake phrase only while a countdown runs (a radio saying "stop"
   must not end a raised alarm; after raising, "cancel" needs the wake phrase);
 * yes / no / I'm OK without a wake phrase while the core has a question open;
+* heard without the wake phrase, "cancel" and the answers need the language's
+  ``answer_min_confidence``, not the ordinary one: a television that says "stop"
+  during a countdown would lose an alarm, and one that says "yes" to the check-in
+  would hide an elder who needs someone. A missed "cancel" costs a false alarm that
+  the family can call off; said after the wake phrase, the ordinary threshold applies;
 * every other command after the wake phrase (in the same breath or within
-  ``window_s`` seconds) or after the kiosk's Speak button (a ``voice`` push with
+  ``window_s`` seconds) or after a ``voice.listen`` request (a ``voice`` push with
   ``listen: true``). The window closes by itself.
 
 Not understood while the window is open → one short sentence asking again and pointing
@@ -231,6 +236,12 @@ class VoiceListener:
             return out
         if cmd == "sos":
             return self._act(out, "sos.press", id=str(uuid.uuid4()), retry=True)
+        strict = hyp.confidence >= max(self.min_confidence, self.language.answer_min_confidence)
+        if not addressed and not strict and (
+                (cmd == "cancel" and sos_state == "countdown") or
+                (cmd in ("yes", "no", "ok") and prompt)):
+            out.action = "unsure"  # silent: it may well be the television
+            return out
         if cmd == "cancel" and (sos_state == "countdown" or
                                 (addressed and sos_state != "idle")):
             self.window_until = 0.0

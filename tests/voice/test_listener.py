@@ -2,6 +2,7 @@
 from ending an alarm. The recogniser's output is given as text here (the recognisers
 themselves are exercised in test_corpus.py and test_voice_e2e.py)."""
 
+import dataclasses
 import time
 
 import pytest
@@ -99,3 +100,28 @@ def test_call_my_family_is_the_same_request_as_the_kiosks_button(core_factory):
     requests = client.request("service.list")
     assert [(r["kind"], r["contact"], r["status"]) for r in requests] == [
         ("callback", "Someone in your family", "requested")]
+
+
+def test_unaddressed_cancel_and_answers_need_the_sos_confidence(core_factory):
+    # A television saying "stop" during a countdown must not lose the alarm, nor a
+    # "yes" answer the check-in for an elder who needs someone; after the wake phrase
+    # the ordinary threshold applies.
+    core = core_factory(sos={"countdown": 30}).start()
+    client, listener = _listener(core)
+    strict = 0.9
+    listener.language = dataclasses.replace(listener.language, answer_min_confidence=strict)
+    listener.min_confidence = strict - 0.2
+    unsure = strict - 0.1  # enough for an ordinary command, not for these
+    assert listener.handle(_heard("help")).action == "sos.press"
+    assert _wait(lambda: listener.sos_state == "countdown")
+    assert listener.handle(Hypothesis("cancel", unsure, 1.0, 0.01)).action == "unsure"
+    assert client.request("sos.state")["state"] == "countdown"
+    assert listener.handle(_heard("hello hub")).action == "listening"
+    assert listener.handle(Hypothesis("cancel", unsure, 1.0, 0.01)).action == "sos.cancel"
+    assert _wait(lambda: client.request("sos.state")["state"] == "idle")
+
+    offline = VoiceListener(listener.language, _NoEngine(), None, window_s=5,
+                            min_confidence=strict - 0.2)
+    offline.prompt = {"id": "q1", "answers": ["yes", "no"]}
+    assert offline.handle(Hypothesis("yes", unsure, 1.0, 0.01)).action == "unsure"
+    assert offline.handle(Hypothesis("yes", strict, 1.0, 0.01)).action == "prompt.answer"
