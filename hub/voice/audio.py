@@ -213,14 +213,9 @@ class Endpointer:
     unvoiced frames; a pre-roll keeps the first consonant. Frames are handed on while
     speech goes on, so a streaming recogniser has little left to do when it ends.
 
-    **Quick end**: after ``quick_end_ms`` of silence, ``is_complete()`` is asked whether
-    what was said so far is already a whole command (the listener decodes it then); if
-    so the utterance ends there instead of after ``end_ms``.
-
     :param on_start: called when speech starts.
     :param on_frame: called with each PCM chunk of the utterance (pre-roll included).
     :param on_end: called with the :class:`Utterance` when speech ends.
-    :param is_complete: see *quick end*; None = always wait ``end_ms``.
     :param on_pause: called with the length of the pause so far (frames) on each unvoiced
         frame in speech, so a listener can decode ahead while the end is being confirmed.
     :param on_resume: called when speech goes on after such a pause.
@@ -228,13 +223,9 @@ class Endpointer:
 
     def __init__(self, *, end_ms: int = 300, threshold_db: float = 9.0, hold_db: float = 6.0,
                  floor_window_ms: int = 1500, steady_ms: int = 1000, steady_db: float = 9.0,
-                 start_frames: int = 3, max_s: float = 8.0,
-                 preroll_frames: int = 10, quick_end_ms: int = 0, on_start=None,
-                 on_frame=None, on_end=None, is_complete=None, on_pause=None,
-                 on_resume=None):
+                 start_frames: int = 3, max_s: float = 8.0, preroll_frames: int = 10,
+                 on_start=None, on_frame=None, on_end=None, on_pause=None, on_resume=None):
         self.end_frames = max(1, end_ms // FRAME_MS)
-        self.quick_frames = quick_end_ms // FRAME_MS if is_complete else 0
-        self.is_complete = is_complete
         self.on_pause, self.on_resume = on_pause, on_resume
         self.threshold_db = threshold_db
         self.hold_db = min(hold_db, threshold_db)
@@ -308,8 +299,6 @@ class Endpointer:
             if self.on_pause:
                 self.on_pause(self._silent_run)
         if self._silent_run >= self.end_frames or len(self._frames) >= self.max_frames:
-            self.flush()
-        elif 0 < self.quick_frames == self._silent_run and self.is_complete():
             self.flush()
 
     @property

@@ -48,8 +48,8 @@ COMMANDS = ("sos", "cancel", "ok", "yes", "no", "call_family", "blood_pressure",
 # Heard at any time, without a wake phrase: a fallen elder cannot reach a button.
 EMERGENCY = ("sos",)
 REPLIES = ("listening", "not_understood", "time", "no_reading", "blood_pressure",
-           "no_messages", "message", "message_nosender", "family_contact", "family_failed", "louder", "quieter",
-           "loudest", "quietest", "no_question", "nothing_to_cancel", "today", "on_day")
+           "no_messages", "message", "message_nosender", "family_contact", "family_failed",
+           "louder", "quieter", "loudest", "quietest", "no_question", "nothing_to_cancel", "today", "on_day")
 
 
 def normalise(text: str) -> str:

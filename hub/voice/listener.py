@@ -83,21 +83,16 @@ class VoiceListener:
     :param min_confidence: below this an utterance is treated as not a command.
     :param end_ms: silence that ends an utterance.
     :param decode_ahead_ms: after this much of a pause in an utterance of at most
-        ``quick_max_ms`` of voiced audio, finish decoding it while the rest of ``end_ms``
-        is confirmed (decoded again if speech goes on); 0 = decode when it has ended.
-    :param quick_end_ms: silence after which an utterance that already decodes as a whole
-        command (at its confidence threshold) ends without waiting for ``end_ms``; 0 =
-        always wait ``end_ms``. Only utterances of at most ``quick_max_ms`` of voiced
-        audio are tried (commands are short; the decode is redone if speech goes on).
-        Off by default: on the tuning half of the corpus a quick end of 150 or 210 ms
-        let a noisy "stop", cut short, through as "help" (a false SOS).
+        ``ahead_max_ms`` of voiced audio (commands are short), finish decoding it while
+        the rest of ``end_ms`` is confirmed (decoded again if speech goes on); 0 = decode
+        when it has ended. (Ending an utterance early once it decodes as a command was
+        measured and rejected: a noisy "stop" cut short was heard as "help".)
     """
 
     def __init__(self, language: Language, engine: Engine, request: Callable | None, *,
                  window_s: float = 8.0, min_confidence: float = 0.6, end_ms: int = 300,
                  vad_threshold_db: float = 9.0, decode_ahead_ms: int = 0,
-                 quick_end_ms: int = 0,
-                 quick_max_ms: int = 1500, clock: Callable[[], float] = time.monotonic,
+                 ahead_max_ms: int = 1500, clock: Callable[[], float] = time.monotonic,
                  now: Callable[[], dt.datetime] = lambda: dt.datetime.now().astimezone(),
                  on_outcome: Callable[[Outcome], None] | None = None):
         self.language = language
@@ -113,14 +108,12 @@ class VoiceListener:
         self.sos_state = "idle"
         self.prompt: dict | None = None
         self.window_until = 0.0
-        self.quick_max_ms = quick_max_ms
-        self._decoded: Hypothesis | None = None  # decoded at a quick end or ahead
-        self._ahead_frames = decode_ahead_ms // FRAME_MS if not quick_end_ms else 0
+        self.ahead_max_ms = ahead_max_ms
+        self._decoded: Hypothesis | None = None  # decoded ahead, during the final pause
+        self._ahead_frames = decode_ahead_ms // FRAME_MS
         self._ahead = False  # decoded ahead; audio is held back until speech goes on
         self.endpointer = Endpointer(end_ms=end_ms, threshold_db=vad_threshold_db,
-                                     quick_end_ms=quick_end_ms, on_frame=self._feed,
-                                     on_end=self._on_utterance,
-                                     is_complete=self._is_complete if quick_end_ms else None,
+                                     on_frame=self._feed, on_end=self._on_utterance,
                                      on_pause=self._on_pause if self._ahead_frames else None,
                                      on_resume=self._on_resume if self._ahead_frames else None)
 
@@ -166,7 +159,7 @@ class VoiceListener:
         """Decode ahead: after ``decode_ahead_ms`` of a pause, finish the decode while the
         rest of ``end_ms`` is being confirmed, so little is left to do when it ends."""
         if frames == self._ahead_frames and not self._ahead and \
-                self.endpointer.voiced_ms <= self.quick_max_ms:  # commands are short
+                self.endpointer.voiced_ms <= self.ahead_max_ms:  # commands are short
             self._decoded = self.engine.finish()
             self._ahead = True
 
@@ -175,21 +168,6 @@ class VoiceListener:
         if self._ahead:
             self._ahead, self._decoded = False, None
             self.engine.feed(self.endpointer.pcm)
-
-    def _is_complete(self) -> bool:
-        """A pause in speech: is what was said so far already a whole command?
-
-        Decodes the utterance so far; if it is not a command, the recogniser is given
-        the utterance again so that decoding carries on as if nothing had happened.
-        """
-        if self.endpointer.voiced_ms > self.quick_max_ms:
-            return False
-        hyp = self.engine.finish()
-        if self._accepted(hyp).command:
-            self._decoded = hyp
-            return True
-        self.engine.feed(self.endpointer.pcm)
-        return False
 
     def _accepted(self, hyp: Hypothesis):
         """The grammar's match for a hypothesis; nothing if the recogniser is too unsure."""
