@@ -288,9 +288,15 @@ class PocketsphinxEngine(Engine):
         dec.process_raw(pcm, False, True)  # full_utt: CMN over the whole utterance
         dec.end_utt()
         hyp = dec.hyp()
-        segs = tuple((s.word, s.start_frame, s.end_frame, s.ascore) for s in (dec.seg() or ()))
-        return (hyp.hypstr if hyp else ""), Decode(hyp.score if hyp else 0.0, segs), \
-            dec.n_frames()
+        return (hyp.hypstr if hyp else ""), PocketsphinxEngine._result(dec), dec.n_frames()
+
+    @staticmethod
+    def _result(dec) -> Decode:
+        """A finished search's score and segmentation."""
+        hyp = dec.hyp()
+        return Decode(hyp.score if hyp else 0.0,
+                      tuple((s.word, s.start_frame, s.end_frame, s.ascore)
+                            for s in (dec.seg() or ())))
 
     def _finish(self):
         pcm, self._pcm = b"".join(self._pcm), []
@@ -314,10 +320,7 @@ class PocketsphinxEngine(Engine):
             second = self.language.match(live.hypstr if live else "").command
             if explained * plausible < SOS_MIN_COVERAGE or second not in EMERGENCY:
                 return text, 0.0
-        phones = Decode(self._phones.hyp().score if self._phones.hyp() else 0.0,
-                        tuple((s.word, s.start_frame, s.end_frame, s.ascore)
-                              for s in (self._phones.seg() or ())))
-        vector = features(grammar, phones, frames, explained, plausible,
+        vector = features(grammar, self._result(self._phones), frames, explained, plausible,
                           sum(len(self._phones_of(w)) for w, _, _ in segs))
         return text, confidence(vector)
 
