@@ -42,7 +42,8 @@ COMMANDS = {
     "readings.list": "readings (args: kind, since, limit)",
     "inbox.list": "messages from the platform, newest first",
     "inbox.read": "mark a message read (args: id)",
-    "settings.get": "family settings (language, elder_name, text_size, volume, speech_rate)",
+    "settings.get": "family settings (language, elder_name, text_size, volume, speech_rate, "
+                    "home_voice_button)",
     "settings.set": "change one family setting (args: key, value)",
     "status": "what `hub status` shows",
     "say": "speak a text aloud through the core's speaker (args: text)",
@@ -50,7 +51,10 @@ COMMANDS = {
     "sync.enroll": "enroll with the care platform (args: url, code, pin: the setup PIN unless "
                    "root or the core's user); the core keeps the token",
     "doctor": "the checks of `hub doctor`, as a list of {name, level, detail, hint}",
-    "voice.listen": "the Speak button: the voice process listens for a command for a while",
+    "voice.listen": "the Speak button: the voice process listens for a command for a while "
+                    "(error 'failed' when no voice process is connected)",
+    "voice.state": "the voice process only: its listening window is open or closed (args: "
+                   "listening bool); pushed to 'voice' subscribers with 'alive'",
 }
 
 
@@ -64,6 +68,7 @@ MEMBER_COMMANDS = frozenset({
     "settings.get", "settings.set", "status", "say", "prompt.answer", "doctor", "sync.enroll",
     "gpio.status", "devices.scan", "devices.pair", "devices.passkey", "devices.list",
     "devices.forget", "reminder.list", "reminder.set", "reminder.delete", "voice.listen",
+    "voice.state",
     "service.types", "service.request", "service.list", "service.rate", "family.call",
     "consent.get", "consent.set",
 })

@@ -119,6 +119,7 @@ class _Client:
         self.closing = False
         self.task: asyncio.Task | None = None  # the task serving this connection
         self.current: str | None = None  # the command being answered now
+        self.voice_listening = False  # a voice process's window is open (voice.state)
         self._lines: collections.deque[bytes] = collections.deque()
         self._more = asyncio.Event()
         self._room = asyncio.Event()
@@ -226,6 +227,7 @@ class Core:
         self._rescue_token: bytes | None = None  # token to write back with a rescued database
         self._rescue = False
         self._say_times: collections.deque = collections.deque()
+        self._voice_pushed: dict | None = None  # the voice state last pushed
 
     # -- running ------------------------------------------------------------------
 
@@ -879,6 +881,8 @@ class Core:
         finally:
             self._clients.discard(client)
             client.finish()
+            if client.name == "voice":  # also a SIGKILLed voice process: its socket closed
+                self._voice_changed()
             try:
                 await asyncio.wait_for(sender, 2)
             except asyncio.CancelledError:
@@ -988,7 +992,8 @@ class Core:
         """A family setting, or its default when unset or stored broken (logged once)."""
         defaults = {"language": self.config.hub.language,
                     "elder_name": self.config.hub.elder_name, "text_size": "normal",
-                    "volume": self.config.audio.volume, "speech_rate": self.config.audio.rate}
+                    "volume": self.config.audio.volume, "speech_rate": self.config.audio.rate,
+                    "home_voice_button": "read_aloud"}
         try:
             value = await self.db(self.store.get_setting, key, defaults[key])
             return check_setting(key, value)
@@ -1004,20 +1009,50 @@ class Core:
 
     async def _cmd_hello(self, conn: _Client, client: str | None = None):
         if client is not None:
+            was_voice = conn.name == "voice"
             conn.name, conn.source = client, CLIENT_NAMES[client]
+            if was_voice or client == "voice":
+                self._voice_changed()
         snap, _ = self._sos_snapshot()  # in memory, on the loop
         name = await self._setting("elder_name")
         return {"version": __version__, "language": self.language, "elder_name": name,
                 "simulate": self.config.hub.simulate, "sos": snap, "sync": self.sync_status,
-                "role": "admin" if conn.admin else "member", "source": conn.source}
+                "role": "admin" if conn.admin else "member", "source": conn.source,
+                "voice": self.voice_state()}
 
     async def _cmd_ping(self, client):
         return {}
 
+    def voice_state(self) -> dict:
+        """``alive``: a client that said ``hello`` as ``voice`` is connected; ``listening``:
+        one of them reported its listening window open (``voice.state``)."""
+        voices = [c for c in self._clients if c.name == "voice" and not c.closing]
+        return {"alive": bool(voices), "listening": any(c.voice_listening for c in voices)}
+
+    def _voice_changed(self):
+        """Push the voice state to ``voice`` subscribers when it changed (the kiosk's Speak)."""
+        state = self.voice_state()
+        if state != self._voice_pushed:
+            self._voice_pushed = state
+            self._push("voice", state)
+
     async def _cmd_voice_listen(self, client):
-        # The kiosk's Speak button: the voice process opens its listening window.
+        # The kiosk's Speak button: the voice process opens its listening window. With no
+        # voice process connected nobody would hear the push: say so (the kiosk then
+        # falls back to Read aloud) rather than answer as if someone listened.
+        if not self.voice_state()["alive"]:
+            raise HubError("voice is not running (turned off, or the hub-voice process is "
+                           "not connected); nothing can listen now")
         self._push("voice", {"listen": True})
         return {}
+
+    async def _cmd_voice_state(self, client, listening):
+        # The voice process says whether its listening window is open; the kiosk shows it.
+        if client.name != "voice":
+            raise _Forbidden("voice.state is for the voice process (hello client voice)")
+        client.voice_listening = listening
+        self._voice_changed()
+        return self.voice_state()
 
     async def _cmd_subscribe(self, client, topics=None):
         topics = set(topics or TOPICS)
@@ -1030,6 +1065,8 @@ class Core:
         if "prompt" in topics:
             for prompt, _ in self._prompts.values():
                 client.push(encode({"push": "prompt", "data": prompt}))
+        if "voice" in topics:
+            client.push(encode({"push": "voice", "data": self.voice_state()}))
         return {"topics": sorted(topics)}
 
     async def _cmd_sos_press(self, client, source, id=None, test=False):
@@ -1077,7 +1114,8 @@ class Core:
 
     async def _cmd_settings_get(self, client):
         return {key: await self._setting(key)
-                for key in ("language", "elder_name", "text_size", "volume", "speech_rate")}
+                for key in ("language", "elder_name", "text_size", "volume", "speech_rate",
+                            "home_voice_button")}
 
     async def _cmd_settings_set(self, client, key, value):
         value = check_setting(key, value)  # nothing is stored unless the reply is a success
@@ -1098,7 +1136,7 @@ class Core:
         core = {"running": True, "pid": os.getpid(), "version": __version__,
                 "alarm_unsaved": self.alarm_writer.pending() if self.alarm_writer else 0,
                 "storage_error": self.alarm_writer.last_error if self.alarm_writer else None,
-                "safety_mode": self.safety_mode}
+                "safety_mode": self.safety_mode, "voice": self.voice_state()}
         return await self.db(collect_status, self.store, self.config, sos=self.sos.snapshot(),
                              core=core)
 

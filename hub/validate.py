@@ -349,6 +349,7 @@ ARGS: dict[str, dict[str, Arg]] = {
                       "source": _SOURCE},
     "doctor": {},
     "voice.listen": {},
+    "voice.state": {"listening": Arg(boolean, required=True)},
     "sync.enroll": {"url": Arg(text(2000), required=True), "code": Arg(text(200), required=True),
                     "pin": Arg(text(16))},
     # hub/sensors/gpio.py
@@ -406,6 +407,9 @@ SETTINGS: dict[str, Check] = {
     "elder_name": _elder_name,
     "volume": number(0.1, 1.0),
     "speech_rate": integer(80, 250),
+    # Home's top-right button: Read aloud (default) or Speak (shown only while a voice
+    # process is connected; otherwise it stays Read aloud).
+    "home_voice_button": choice("read_aloud", "speak"),
 }
 
 

@@ -19,7 +19,15 @@ When it listens:
   the family can call off; said after the wake phrase, the ordinary threshold applies;
 * every other command after the wake phrase (in the same breath or within
   ``window_s`` seconds) or after a ``voice.listen`` request (a ``voice`` push with
-  ``listen: true``). The window closes by itself.
+  ``listen: true``: the kiosk's Speak button), which is answered with one short prompt
+  ("Yes? Say what you need."). The window closes by itself, after a command, and after
+  two re-asks in a row. Whether it is open is reported to the core (``voice.state``,
+  sent by the service from :meth:`VoiceListener.tick`), which the kiosk shows.
+* the hub hears its own voice: an utterance that *began* while the hub was speaking
+  (a prompt, a reply, Read aloud — estimated from the ``say`` pushes and the speech
+  rate) is never taken as addressed by the window, or the prompt would be heard as a
+  command that is not understood, and the re-ask as another, for ever. The emergency
+  phrases and the countdown's "cancel" do not depend on the window and are unaffected.
 
 Not understood while the window is open → one short sentence asking again and pointing
 at the buttons. Ordinary talk outside the window is ignored without a word.
@@ -38,7 +46,7 @@ from hub.voice.audio import FRAME_MS, Endpointer, Frame, Utterance
 from hub.voice.engines import Engine, Hypothesis
 from hub.voice.grammar import Language
 
-__all__ = ["VoiceListener", "Outcome", "format_time"]
+__all__ = ["VoiceListener", "Outcome", "format_time", "speech_seconds"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +78,24 @@ def format_time(now: dt.datetime, language: str) -> str:
     if language == "zh_CN":
         return f"{'上午' if h < 12 else '下午'}{h12}点{m}分"
     return f"{h12}:{m:02d} {'in the morning' if h < 12 else 'in the afternoon' if h < 18 else 'in the evening'}"
+
+
+#: Re-asks ("say that again") in a row before the window closes without a word.
+MAX_REASKS = 2
+#: Added to a spoken text's estimated length: the speaker's start-up and the room's echo.
+SPEECH_MARGIN_S = 0.8
+
+
+def speech_seconds(text: str, rate_wpm: int = 140) -> float:
+    """About how long the hub takes to say ``text`` at ``rate_wpm`` words a minute.
+
+    Latin text counts words; Chinese and Korean count syllables (one character or Hangul
+    block each), at the 1.5 syllables a word espeak-ng's rate assumes for English.
+    """
+    words_per_s = max(rate_wpm, 40) / 60.0
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7a3")
+    latin = len([w for w in text.split() if any(c.isalnum() and c.isascii() for c in w)])
+    return latin / words_per_s + cjk / (words_per_s * 1.5) + SPEECH_MARGIN_S
 
 
 class VoiceListener:
@@ -108,11 +134,19 @@ class VoiceListener:
         self.sos_state = "idle"
         self.prompt: dict | None = None
         self.window_until = 0.0
+        #: The hub's speech rate (words a minute; the service follows the setting).
+        self.speech_rate = 140
+        self._deaf_until = 0.0  # the hub is (probably) speaking until then
+        self._prompt_due = False  # a Speak press: say the prompt (on the listener's thread)
+        self._reasks = 0
+        self._speech_in_window = False  # the utterance going on began in the window
+        self._reported: bool | None = None  # the window state last given by tick()
         self.ahead_max_ms = ahead_max_ms
         self._decoded: Hypothesis | None = None  # decoded ahead, during the final pause
         self._ahead_frames = decode_ahead_ms // FRAME_MS
         self._ahead = False  # decoded ahead; audio is held back until speech goes on
         self.endpointer = Endpointer(end_ms=end_ms, threshold_db=vad_threshold_db,
+                                     on_start=self._on_start,
                                      on_frame=self._feed, on_end=self._on_utterance,
                                      on_pause=self._on_pause if self._ahead_frames else None,
                                      on_resume=self._on_resume if self._ahead_frames else None)
@@ -130,10 +164,25 @@ class VoiceListener:
                 elif self.prompt and self.prompt.get("id") == data.get("id"):
                     self.prompt = None
             elif topic == "voice" and data.get("listen"):
+                self._reasks = 0
                 self.open_window()
+                self._prompt_due = True  # said by tick(): never request on the reader thread
+            elif topic == "say" and data.get("text"):
+                self.hub_speaks(str(data["text"]))
+            elif topic == "settings" and data.get("speech_rate"):
+                self.speech_rate = int(data["speech_rate"])
+
+    def hub_speaks(self, text: str):
+        """The hub starts saying ``text`` now: what the microphone hears until it ends is
+        the hub itself, not the elder addressing it."""
+        self._deaf_until = max(self._deaf_until,
+                               self.clock() + speech_seconds(text, self.speech_rate))
+        if self.window_open:  # the elder gets the whole window after the hub has spoken
+            self.window_until = max(self.window_until, self._deaf_until + self.window_s)
 
     def open_window(self):
-        """Listen for any command for ``window_s`` seconds (Speak button or wake phrase)."""
+        """Listen for any command for ``window_s`` seconds (Speak button or wake phrase);
+        what the hub says while it is open pushes its end back (:meth:`hub_speaks`)."""
         self.window_until = self.clock() + self.window_s
 
     @property
@@ -141,11 +190,40 @@ class VoiceListener:
         """The elder addressed the hub a moment ago."""
         return self.clock() < self.window_until
 
+    @property
+    def listening(self) -> bool:
+        """The window is open, or an utterance that began in it is still going on."""
+        return self.window_open or (self.endpointer.in_speech and self._speech_in_window)
+
+    def tick(self) -> bool | None:
+        """On the listener's thread, between frames: say the Speak prompt if one is due;
+        returns the window's state when it changed since the last call (for
+        ``voice.state``), else None."""
+        if self._prompt_due:
+            self._prompt_due = False
+            self._say("speak_prompt")
+        now = self.listening
+        if now == self._reported:
+            return None
+        self._reported = now
+        return now
+
+    def report_again(self):
+        """The next :meth:`tick` gives the window's state even if unchanged (a new
+        connection to the core knows nothing of it)."""
+        self._reported = None
+
     # -- audio ---------------------------------------------------------------------
 
     def feed_frame(self, frame: Frame):
         """Take one frame of audio (from the source's queue, on the listener's thread)."""
         self.endpointer.process(frame)
+
+    def _on_start(self):
+        # Addressed by the window only if it began in the window, after the hub stopped
+        # speaking (it may end after the window closed: the elder began in time).
+        now = self.clock()
+        self._speech_in_window = self.window_open and now >= self._deaf_until
 
     def flush(self):
         """End of the audio stream: finish an utterance still going on."""
@@ -181,15 +259,21 @@ class VoiceListener:
     def _on_utterance(self, utt: Utterance):
         hyp, self._decoded = self._decoded or self.engine.finish(), None
         self._ahead = False
-        outcome = self.handle(hyp, end_t=utt.end_t)
+        in_window, self._speech_in_window = self._speech_in_window, False
+        outcome = self.handle(hyp, end_t=utt.end_t, in_window=in_window)
         self.outcomes.append(outcome)
         if self.on_outcome:
             self.on_outcome(outcome)
 
     # -- meaning -------------------------------------------------------------------
 
-    def handle(self, hyp: Hypothesis, *, end_t: float = 0.0) -> Outcome:
-        """Decide what an utterance means now, and act on it."""
+    def handle(self, hyp: Hypothesis, *, end_t: float = 0.0,
+               in_window: bool | None = None) -> Outcome:
+        """Decide what an utterance means now, and act on it.
+
+        :param in_window: the utterance began in the listening window (None: the window
+            is open now).
+        """
         text = hyp.text.strip()
         out = Outcome(text, hyp.confidence, None, "ignored", end_t=end_t)
         if not text:
@@ -197,18 +281,23 @@ class VoiceListener:
         match = self._accepted(hyp)
         cmd, woke = match.command, match.woke
         out.command = cmd
-        addressed = woke or self.window_open
+        addressed = woke or (self.window_open if in_window is None else in_window)
         with self._lock:
             sos_state, prompt = self.sos_state, self.prompt
         if cmd is None:
             if woke:
+                self._reasks = 0
                 self.open_window()
                 out.action = "listening"
                 self._say("listening")
-            elif addressed:
+            elif addressed and self._reasks < MAX_REASKS:
+                self._reasks += 1
                 self.open_window()  # one more try
                 out.action = "asked_again"
                 self._say("not_understood")
+            elif addressed:
+                self.window_until = 0.0  # asked twice: the buttons are there
+                out.action = "rejected"
             else:
                 out.action = "rejected"
             return out
@@ -235,6 +324,7 @@ class VoiceListener:
             out.action = "needs_wake"
             return out
         self.window_until = 0.0
+        self._reasks = 0
         handler = getattr(self, "_do_" + cmd)
         return handler(out)
 
@@ -260,6 +350,7 @@ class VoiceListener:
     def _say(self, key: str, **params):
         text = self.language.reply(key, **params)
         if self.request is not None:
+            self.hub_speaks(text)  # the core's `say` push follows; this covers the gap
             try:
                 self.request("say", text=text)
             except ApiError as exc:

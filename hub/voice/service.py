@@ -4,6 +4,11 @@ This module owns the voice process's life: a connection to the core that comes b
 after the core restarts, the recogniser for the core's current language, and the loop
 that hands audio frames to :class:`~hub.voice.listener.VoiceListener`. It is a client of
 the core only: if it crashes or hangs, the core and the SOS button are unaffected.
+
+It says ``hello`` as ``voice`` only once its recogniser is built (so a hub with no model
+for its language never shows a Speak button that cannot work), and it reports its
+listening window to the core (``voice.state``) from the audio loop, never from the
+thread that reads the core's pushes (a request there would wait on itself).
 """
 
 import dataclasses
@@ -23,7 +28,7 @@ from hub.voice.listener import VoiceListener
 __all__ = ["language_for", "build_listener", "run_voice", "test_file", "check_models", "TOPICS"]
 
 log = logging.getLogger(__name__)
-TOPICS = ["sos", "prompt", "settings", "voice"]
+TOPICS = ["sos", "prompt", "settings", "voice", "say"]
 
 
 def language_for(config: Config, code: str) -> Language:
@@ -45,16 +50,34 @@ def build_listener(config: Config, code: str, request, **kw) -> VoiceListener:
                          vad_threshold_db=v.vad_threshold_db, **kw)
 
 
-def _connect(config: Config, on_push, stop_after: float | None = None) -> ApiClient:
+def _hello(client: ApiClient):
+    """Tell the core this connection is the voice process (its Speak button may show)."""
+    try:
+        client.request("hello", client="voice")
+    except ApiError:  # an older core without client roles
+        client.request("hello")
+
+
+def _report(listener: VoiceListener, client: ApiClient):
+    """Say the Speak prompt if due, and tell the core when the window opened or closed."""
+    state = listener.tick()
+    if state is None:
+        return
+    try:
+        client.request("voice.state", listening=state)
+    except ApiError as exc:  # an older core, or it went away (reported again on reconnect)
+        log.info("could not report the listening window: %s", exc)
+
+
+def _connect(config: Config, on_push, stop_after: float | None = None,
+             hello: bool = True) -> ApiClient:
     """Connect to the core, waiting for it to come up (backoff up to 5 s)."""
     delay, start = 0.2, time.monotonic()
     while True:
         try:
             client = ApiClient(config.socket_path, timeout=10, on_push=on_push).connect()
-            try:
-                client.request("hello", client="voice")
-            except ApiError:  # an older core without client roles
-                client.request("hello")
+            if hello:
+                _hello(client)
             return client
         except ApiError as exc:
             if stop_after is not None and time.monotonic() - start > stop_after:
@@ -87,18 +110,23 @@ def run_voice(config: Config, *, input_path: str | None = None, language: str | 
         else:
             pending.append((topic, data))
 
-    client = _connect(config, on_push, stop_after=None if input_path is None else 30)
-    code = language or client.request("settings.get").get("language") or config.hub.language
+    client = _connect(config, on_push, stop_after=None if input_path is None else 30,
+                      hello=False)
+    settings = client.request("settings.get")
+    code = language or settings.get("language") or config.hub.language
 
     def outcome(o):
         lat = f" {o.latency_s * 1000:.0f} ms" if o.latency_s is not None else ""
         echo(f"heard {o.heard!r} ({o.confidence:.2f}) → {o.command or '-'}: {o.action}{lat}")
 
     listener = build_listener(config, code, client.request, on_outcome=outcome)
+    listener.speech_rate = int(settings.get("speech_rate") or config.audio.rate)
     listener_box.append(listener)
     client.subscribe(TOPICS)
     for topic, data in pending:
         listener.on_push(topic, data)
+    _hello(client)  # the recogniser works: from now on the kiosk may offer Speak
+    _report(listener, client)
     log.info("voice: listening in %s with %s", code, listener.engine.name)
     if input_path is None:
         source = MicSource(config.voice.device or None)
@@ -110,12 +138,14 @@ def run_voice(config: Config, *, input_path: str | None = None, language: str | 
     try:
         while True:
             try:
-                frame = source.frames.get(timeout=1.0)
+                frame = source.frames.get(timeout=0.25)
             except queue.Empty:
                 if client.closed.is_set():  # the core went away: reconnect, keep listening
                     client = _connect(config, on_push)
                     listener.request = client.request
                     client.subscribe(TOPICS)
+                    listener.report_again()  # a new connection knows nothing of it
+                _report(listener, client)
                 continue
             if frame is None:
                 listener.flush()
@@ -131,6 +161,7 @@ def run_voice(config: Config, *, input_path: str | None = None, language: str | 
                         log.error("voice stays in %s: %s", listener.language.code, exc)
                     else:
                         new.sos_state, new.prompt = listener.sos_state, listener.prompt
+                        new.speech_rate = listener.speech_rate
                         listener = new
                         listener_box[0] = new
                         log.info("voice: now listening in %s", new_code)
@@ -139,6 +170,8 @@ def run_voice(config: Config, *, input_path: str | None = None, language: str | 
                 client = _connect(config, on_push)
                 listener.request = client.request
                 client.subscribe(TOPICS)
+                listener.report_again()
+            _report(listener, client)
     except KeyboardInterrupt:
         pass
     finally:
