@@ -134,6 +134,10 @@ class KioskApp(App):
     date_text = StringProperty("")
     greeting = StringProperty("")
     status_text = StringProperty("")
+    #: A voice process is connected to the core / its listening window is open (the
+    #: core's ``voice`` push): Home's Speak button shows only while ``voice_alive``.
+    voice_alive = BooleanProperty(False)
+    voice_listening = BooleanProperty(False)
 
     def __init__(self, config: Config, *, connect: bool = True,
                  now: Callable[[], dt.datetime] | None = None, state_path=None, **kw):
@@ -484,6 +488,8 @@ class KioskApp(App):
             self.elder_name = hello["elder_name"] or self.cfg.hub.elder_name
         if hello.get("sync"):
             self.sync = hello["sync"]
+        if isinstance(hello.get("voice"), dict):
+            self._push_voice(hello["voice"])
         self.call("settings.get", self._apply_settings)
         self._ask_status()
         self._ask_unread()
@@ -496,6 +502,7 @@ class KioskApp(App):
         if self.connected:
             self.core_away_since = time.monotonic()
         self.connected = False
+        self.voice_alive = self.voice_listening = False  # known again on reconnect
         self.route()
 
     def on_core_push(self, topic: str, data: dict):
@@ -585,6 +592,12 @@ class KioskApp(App):
         seconds = max(2.5, len(line) / 12.0 + 0.8)
         self._caption_ev = Clock.schedule_once(self._next_caption_line, seconds)
 
+    def _push_voice(self, data: dict):
+        # {alive, listening}; a {listen: true} request is for the voice process.
+        if "alive" in data:
+            self.voice_alive = bool(data["alive"])
+            self.voice_listening = bool(data.get("listening")) and self.voice_alive
+
     def _push_settings(self, data: dict):
         self._apply_settings(data)
 
@@ -615,6 +628,8 @@ class KioskApp(App):
             sync = status.get("sync") or {}
             if sync.get("state") and not self.sync.get("state"):
                 self.sync = {"state": sync["state"], "message": sync.get("message", "")}
+            if isinstance((status.get("core") or {}).get("voice"), dict):
+                self._push_voice(status["core"]["voice"])  # e.g. after a failed Speak
         self.call("status", done, lambda *_e: None)
 
     def _ask_unread(self):

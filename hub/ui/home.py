@@ -4,17 +4,23 @@ Buttons (DESIGN.md: at most six choices): Help (SOS), I'm OK, My health, Message
 (with the unread count), Family and services, and Read aloud. Family and services
 (:mod:`hub.ui.care_services`) leads to services, "Call my family", My requests and
 Family setup (PIN); reminders and privacy are in Family setup.
+
+The top-right button is Read aloud, or **Speak** when the family chose it (setting
+``home_voice_button``, Family setup page 3) *and* a voice process is connected to the
+core (:func:`corner_button`): otherwise it stays Read aloud, so it never does nothing.
+Speak sends ``voice.listen``; the button reads "Listening…" while the voice process
+reports its window open.
 """
 
 from kivy.clock import Clock
-from kivy.properties import BooleanProperty, NumericProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from hub.ui import theme
 from hub.ui.i18n import _, ngettext
 from hub.ui.words import sentences
 from hub.ui.widgets import HubScreen
 
-__all__ = ["HomeScreen", "SCREENS", "messages_label"]
+__all__ = ["HomeScreen", "SCREENS", "messages_label", "corner_button"]
 
 
 def messages_label(unread: int) -> str:
@@ -22,6 +28,17 @@ def messages_label(unread: int) -> str:
     if unread <= 0:
         return _("Messages")
     return _("Messages") + "\n" + ngettext("{n} new", "{n} new", unread).format(n=unread)
+
+
+def corner_button(setting: str, voice_alive: bool, listening: bool) -> str:
+    """Home's top-right button: ``read_aloud``, ``speak`` or ``listening``.
+
+    Speak only when the family chose it and a voice process is connected to the core:
+    with voice off, crashed or without a model the button reads the screen aloud.
+    """
+    if setting != "speak" or not voice_alive:
+        return "read_aloud"
+    return "listening" if listening else "speak"
 
 
 #: The buttons beside Help, in order; in a short room they come three a page with More.
@@ -39,6 +56,8 @@ class HomeScreen(HubScreen):
 
     compact = BooleanProperty(False)
     page = NumericProperty(0)
+    #: The top-right button: read_aloud / speak / listening (bound in home.kv).
+    corner = StringProperty("read_aloud")
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -91,6 +110,31 @@ class HomeScreen(HubScreen):
         """More / Back in the one-row arrangement."""
         self.page = (self.page + 1) % 2
         self.arrange()
+
+    @staticmethod
+    def corner_text(corner: str, _lang: str = "") -> str:
+        """The top-right button's word (``_lang`` only makes the .kv re-evaluate)."""
+        if corner == "listening":
+            return _("Listening…")
+        return _("Speak") if corner == "speak" else _("Read aloud")
+
+    def press_corner(self, corner: str):
+        """Read aloud, or Speak: ask the voice process to listen (see :func:`corner_button`)."""
+        app = self.app
+        if corner == "read_aloud":
+            app.read_aloud()
+            return
+
+        def failed(_words, _code):
+            # Most likely no voice process (the core says so in words): Read aloud again
+            # at once; the core's status then says whether voice is there after all.
+            app.voice_alive = app.voice_listening = False
+            app._ask_status()
+            text = _("Voice is not working just now. Please use the buttons.")
+            app.show_notice(text, error=True)
+            app.read_aloud(text)
+
+        app.call("voice.listen", None, failed)
 
     def spoken_text(self):
         app = self.app

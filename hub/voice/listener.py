@@ -20,7 +20,7 @@ When it listens:
 * every other command after the wake phrase (in the same breath or within
   ``window_s`` seconds) or after a ``voice.listen`` request (a ``voice`` push with
   ``listen: true``: the kiosk's Speak button), which is answered with one short prompt
-  ("Yes? Say what you need."). The window closes by itself, after a command, and after
+  ("Please say what you need."). The window closes by itself, after a command, and after
   two re-asks in a row. Whether it is open is reported to the core (``voice.state``,
   sent by the service from :meth:`VoiceListener.tick`), which the kiosk shows.
 * the hub hears its own voice: an utterance that *began* while the hub was speaking
