@@ -153,6 +153,8 @@ def test_the_voice_process_opens_reports_and_closes_its_window(core_factory, tmp
     kiosk.client.request("settings.set", key="speech_rate", value=250)  # a shorter prompt
     speech = corpus.read_wav(corpus.synth("what time is it", "en-us", 140,
                                           tmp_path / "time.wav", pad=(0.1, 0.1)))
+    echo = corpus.read_wav(corpus.synth(PROMPT, "en-us", 140, tmp_path / "prompt.wav",
+                                        pad=(0.05, 0.1)))
     proc = subprocess.Popen(
         [sys.executable, "-m", "hub", "--config", str(core.config_path), "voice", "run",
          "--input", "-", "--language", "en"], cwd=str(ROOT), env=core.env,
@@ -178,9 +180,13 @@ def test_the_voice_process_opens_reports_and_closes_its_window(core_factory, tmp
         assert t_closed >= t_reply - 0.05, "the window closed before the command was handled"
         assert t_closed - t_reply < 2.0, "the window stayed open after the command"
 
-        # A press and silence: the window closes by itself after window_s, not before.
+        # A press, the microphone hearing the hub's own prompt, then silence: the echo is
+        # not a command nor "not understood" (no re-ask loop); the window closes by itself
+        # after window_s, not before.
         t1 = time.monotonic()
         kiosk.client.request("voice.listen")
+        kiosk.wait("say", lambda d: d["text"] == PROMPT, after=t1)
+        mic.say(echo)
         t_open, _ = kiosk.wait("voice", lambda d: d.get("listening") is True, after=t1)
         t_shut, _ = kiosk.wait("voice", lambda d: d.get("listening") is False, after=t_open,
                                timeout=15)
@@ -196,3 +202,67 @@ def test_the_voice_process_opens_reports_and_closes_its_window(core_factory, tmp
         mic.stop.set()
         proc.kill()
         proc.wait(10)
+
+
+def test_two_re_asks_then_the_window_closes_without_a_word():
+    """Not understood in the window: asked again twice, then the buttons are there."""
+    from hub.voice.engines import Hypothesis
+    from hub.voice.listener import VoiceListener
+
+    said = []
+    listener = VoiceListener(load_language("en"), engine=None,
+                             request=lambda cmd, **a: said.append(a.get("text")), window_s=5)
+    listener.open_window()
+    heard = [listener.handle(Hypothesis("what", 1.0, 1.0, 0.01)).action for _ in range(3)]
+    assert heard == ["asked_again", "asked_again", "rejected"]
+    assert not listener.window_open and len(said) == 2
+    assert listener.tick() is False  # reported closed
+
+
+class _Heard:
+    """A recogniser whose every utterance decodes as ``text`` (the words are not under
+    test here: when the utterance began is)."""
+
+    name = "scripted"
+
+    def __init__(self, text):
+        self.text = text
+
+    def feed(self, pcm):
+        pass
+
+    def finish(self):
+        from hub.voice.engines import Hypothesis
+
+        return Hypothesis(self.text, 1.0, 1.0, 0.01)
+
+
+def _speak_into(listener, clock, seconds):
+    """Frames of loud audio for ``seconds``, then 0.6 s of silence (ends the utterance)."""
+    from hub.voice.audio import Frame
+
+    rng = np.random.default_rng(2)
+    for i in range(int(seconds / 0.03) + 20):
+        loud = i < seconds / 0.03
+        pcm = rng.integers(-8000 if loud else -3, 8001 if loud else 4, 480).astype("<i2")
+        clock[0] += 0.03
+        listener.feed_frame(Frame(pcm.tobytes(), clock[0]))
+
+
+def test_what_begins_while_the_hub_speaks_is_not_addressed_by_the_window():
+    from hub.voice.listener import VoiceListener
+
+    clock = [100.0]
+    said = []
+    listener = VoiceListener(load_language("en"), _Heard("what"),
+                             lambda cmd, **a: said.append(a.get("text")), window_s=8,
+                             clock=lambda: clock[0])
+    _speak_into(listener, clock, 0.0)  # a little quiet first: the noise floor
+    listener.on_push("voice", {"listen": True})
+    assert listener.tick() is True and said == [PROMPT]  # the prompt, window reported open
+    _speak_into(listener, clock, 1.0)  # the microphone hears the prompt itself
+    assert [o.action for o in listener.outcomes] == ["rejected"] and said == [PROMPT]
+    assert listener.window_open
+    clock[0] += speech_seconds(PROMPT, listener.speech_rate)
+    _speak_into(listener, clock, 1.0)  # the elder, after the prompt: asked again
+    assert listener.outcomes[-1].action == "asked_again" and len(said) == 2
