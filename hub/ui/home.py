@@ -115,7 +115,9 @@ class HomeScreen(HubScreen):
     def corner_text(corner: str, _lang: str = "") -> str:
         """The top-right button's word (``_lang`` only makes the .kv re-evaluate)."""
         if corner == "listening":
-            return _("Listening…")
+            # "Listening…" is 196 px at the 40 px label minimum and the button has 140 px
+            # for words: Kivy would cut it anywhere ("Listeni / ng…"), so it is hyphenated.
+            return _("Listen-\ning…")
         return _("Speak") if corner == "speak" else _("Read aloud")
 
     def press_corner(self, corner: str):
