@@ -488,8 +488,6 @@ class KioskApp(App):
             self.elder_name = hello["elder_name"] or self.cfg.hub.elder_name
         if hello.get("sync"):
             self.sync = hello["sync"]
-        if isinstance(hello.get("voice"), dict):
-            self._push_voice(hello["voice"])
         self.call("settings.get", self._apply_settings)
         self._ask_status()
         self._ask_unread()
@@ -593,7 +591,8 @@ class KioskApp(App):
         self._caption_ev = Clock.schedule_once(self._next_caption_line, seconds)
 
     def _push_voice(self, data: dict):
-        # {alive, listening}; a {listen: true} request is for the voice process.
+        # {alive, listening}, pushed on subscribe (after hello: hello's copy may be older)
+        # and on every change; a {listen: true} request is for the voice process.
         if "alive" in data:
             self.voice_alive = bool(data["alive"])
             self.voice_listening = bool(data.get("listening")) and self.voice_alive
