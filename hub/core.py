@@ -266,6 +266,7 @@ class Core:
                                    rate=cfg.audio.rate, volume=cfg.audio.volume,
                                    alarm_wav=cfg.state_dir / "alarm.wav")
         self.speaker.on_said = self._said_from_thread
+        self.speaker.on_quiet = self._quiet_from_thread
         self.speaker.start()
         self.speaker.configure(rate=await self._setting("speech_rate"),
                                volume=await self._setting("volume"))
@@ -758,6 +759,12 @@ class Core:
         if self._loop and not self._loop.is_closed():
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._push, "say", {"text": text})
+
+    def _quiet_from_thread(self):
+        # The voice process stops taking what it hears for the hub's own voice.
+        if self._loop and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._push, "say", {"done": True})
 
     # -- the socket ---------------------------------------------------------------
 

@@ -24,10 +24,15 @@ When it listens:
   two re-asks in a row. Whether it is open is reported to the core (``voice.state``,
   sent by the service from :meth:`VoiceListener.tick`), which the kiosk shows.
 * the hub hears its own voice: an utterance that *began* while the hub was speaking
-  (a prompt, a reply, Read aloud — estimated from the ``say`` pushes and the speech
-  rate) is never taken as addressed by the window, or the prompt would be heard as a
-  command that is not understood, and the re-ask as another, for ever. The emergency
-  phrases and the countdown's "cancel" do not depend on the window and are unaffected.
+  (a prompt, a reply, Read aloud, a message read out) is never acted on, except an
+  emergency phrase that is not in what the hub is saying. Measured with the real
+  recognisers: the hub's "Yes? I am listening." answered an open check-in "yes", and
+  its "Cancelled. No alarm was sent." was heard as "cancel" at 0.83; a prompt heard
+  as a command not understood would have been re-asked for ever. The hub is speaking
+  from a ``say`` push (its text) until a ``say`` push with ``done`` (the speaker is
+  quiet, plus :data:`ECHO_TAIL_S`), or, without one (a silent speech engine), for the
+  text's estimated length (:func:`speech_seconds`). Someone who talks over the hub
+  says it again when it stops.
 
 Not understood while the window is open → one short sentence asking again and pointing
 at the buttons. Ordinary talk outside the window is ignored without a word.
@@ -35,6 +40,7 @@ at the buttons. Ordinary talk outside the window is ignored without a word.
 
 import datetime as dt
 import logging
+import re
 import threading
 import time
 import uuid
@@ -84,6 +90,16 @@ def format_time(now: dt.datetime, language: str) -> str:
 MAX_REASKS = 2
 #: Added to a spoken text's estimated length: the speaker's start-up and the room's echo.
 SPEECH_MARGIN_S = 0.8
+#: After the core reports its speaker quiet: the room's echo and the sound card's buffer.
+ECHO_TAIL_S = 0.5
+#: A ``say`` push this soon after an utterance began: the microphone heard the hub start.
+LATE_PUSH_S = 0.5
+
+
+def _squash(text: str) -> str:
+    """Letters and digits only, lower case: "Help me," and "help me" (and 살려 주세요 and
+    살려주세요) compare equal."""
+    return re.sub(r"[\W_]+", "", text.lower())
 
 
 def speech_seconds(text: str, rate_wpm: int = 140) -> float:
@@ -137,6 +153,9 @@ class VoiceListener:
         #: The hub's speech rate (words a minute; the service follows the setting).
         self.speech_rate = 140
         self._deaf_until = 0.0  # the hub is (probably) speaking until then
+        self._hub_texts: list[str] = []  # what the hub has said since it began speaking
+        self._utt_started = 0.0  # when the utterance going on began
+        self._over_hub = False  # the utterance going on began while the hub spoke
         self._prompt_due = False  # a Speak press: say the prompt (on the listener's thread)
         self._reasks = 0
         self._speech_in_window = False  # the utterance going on began in the window
@@ -169,16 +188,29 @@ class VoiceListener:
                 self._prompt_due = True  # said by tick(): never request on the reader thread
             elif topic == "say" and data.get("text"):
                 self.hub_speaks(str(data["text"]))
+            elif topic == "say" and data.get("done"):
+                self.hub_quiet()
             elif topic == "settings" and data.get("speech_rate"):
                 self.speech_rate = int(data["speech_rate"])
 
     def hub_speaks(self, text: str):
         """The hub starts saying ``text`` now: what the microphone hears until it ends is
         the hub itself, not the elder addressing it."""
-        self._deaf_until = max(self._deaf_until,
-                               self.clock() + speech_seconds(text, self.speech_rate))
+        now = self.clock()
+        if now >= self._deaf_until:
+            self._hub_texts = []
+        self._hub_texts.append(text)
+        if self.endpointer.in_speech and now - self._utt_started < LATE_PUSH_S:
+            self._over_hub = True  # the push came just after the microphone heard it
+            self._speech_in_window = False
+        self._deaf_until = max(self._deaf_until, now + speech_seconds(text, self.speech_rate))
         if self.window_open:  # the elder gets the whole window after the hub has spoken
             self.window_until = max(self.window_until, self._deaf_until + self.window_s)
+
+    def hub_quiet(self):
+        """The core's speaker has finished everything it had to say (``say`` push with
+        ``done``): only the echo is left, so the estimate gives way to the real end."""
+        self._deaf_until = min(self._deaf_until, self.clock() + ECHO_TAIL_S)
 
     def open_window(self):
         """Listen for any command for ``window_s`` seconds (Speak button or wake phrase);
@@ -223,7 +255,9 @@ class VoiceListener:
         # Addressed by the window only if it began in the window, after the hub stopped
         # speaking (it may end after the window closed: the elder began in time).
         now = self.clock()
-        self._speech_in_window = self.window_open and now >= self._deaf_until
+        self._utt_started = now
+        self._over_hub = now < self._deaf_until
+        self._speech_in_window = self.window_open and not self._over_hub
 
     def flush(self):
         """End of the audio stream: finish an utterance still going on."""
@@ -260,7 +294,8 @@ class VoiceListener:
         hyp, self._decoded = self._decoded or self.engine.finish(), None
         self._ahead = False
         in_window, self._speech_in_window = self._speech_in_window, False
-        outcome = self.handle(hyp, end_t=utt.end_t, in_window=in_window)
+        over_hub, self._over_hub = self._over_hub, False
+        outcome = self.handle(hyp, end_t=utt.end_t, in_window=in_window, over_hub=over_hub)
         self.outcomes.append(outcome)
         if self.on_outcome:
             self.on_outcome(outcome)
@@ -268,11 +303,14 @@ class VoiceListener:
     # -- meaning -------------------------------------------------------------------
 
     def handle(self, hyp: Hypothesis, *, end_t: float = 0.0,
-               in_window: bool | None = None) -> Outcome:
+               in_window: bool | None = None, over_hub: bool = False) -> Outcome:
         """Decide what an utterance means now, and act on it.
 
         :param in_window: the utterance began in the listening window (None: the window
             is open now).
+        :param over_hub: the utterance began while the hub was speaking: it may be the
+            hub's own voice. Only an emergency phrase the hub is not saying itself counts
+            then; the elder repeats anything else once the hub is quiet.
         """
         text = hyp.text.strip()
         out = Outcome(text, hyp.confidence, None, "ignored", end_t=end_t)
@@ -281,6 +319,9 @@ class VoiceListener:
         match = self._accepted(hyp)
         cmd, woke = match.command, match.woke
         out.command = cmd
+        if over_hub and (cmd != "sos" or self._said_by_hub(text)):
+            out.action = "echo"  # silent: heard while the hub spoke (e.g. "Say cancel")
+            return out
         addressed = woke or (self.window_open if in_window is None else in_window)
         with self._lock:
             sos_state, prompt = self.sos_state, self.prompt
@@ -327,6 +368,12 @@ class VoiceListener:
         self._reasks = 0
         handler = getattr(self, "_do_" + cmd)
         return handler(out)
+
+    def _said_by_hub(self, heard: str) -> bool:
+        """The words heard are in what the hub has been saying (a message read aloud that
+        says "help me" must not raise an alarm)."""
+        heard = _squash(heard)
+        return bool(heard) and any(heard in _squash(t) for t in self._hub_texts)
 
     def _act(self, out: Outcome, cmd: str, retry: bool = False, **args) -> Outcome:
         out.action = cmd

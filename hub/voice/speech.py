@@ -127,12 +127,16 @@ class Speaker:
     :param engine: one of :data:`ENGINES`.
     :param on_said: called (from the worker thread) with each text as it starts to be
         spoken (once per text, even when it is spoken in pieces).
+    :param on_quiet: called (from the worker thread) when the speaker has played
+        everything it had and nothing more waits; never for the silent engine, which
+        plays nothing (the voice process stops hearing the hub as the elder then).
     :param alarm_wav: where to keep the generated alarm sound.
     :param max_waiting: ordinary texts that may wait; beyond that the oldest is dropped.
     """
 
     def __init__(self, language: str = "en", *, engine: str = "auto", rate: int = 140,
                  volume: float = 1.0, on_said: Callable[[str], None] | None = None,
+                 on_quiet: Callable[[], None] | None = None,
                  alarm_wav: Path | None = None, max_waiting: int = MAX_NORMAL_WAITING):
         if engine not in ENGINES:
             raise ValueError(f"speech engine {engine!r}: use one of {', '.join(ENGINES)}")
@@ -141,6 +145,7 @@ class Speaker:
         self.rate = rate
         self.volume = volume
         self.on_said = on_said
+        self.on_quiet = on_quiet
         self.alarm_wav = alarm_wav
         self.max_waiting = max_waiting
         self._cond = threading.Condition()
@@ -269,6 +274,12 @@ class Speaker:
             finally:
                 with self._cond:
                     self._speaking = None
+                    quiet = what == "say" and not self._urgent and not self._normal
+            if quiet and self.on_quiet and self.engine_name != "silent":
+                try:
+                    self.on_quiet()
+                except Exception:
+                    log.exception("on_quiet failed")
 
     def _interrupt_current(self):
         """Cut off the ordinary text being played (called with the queue lock held).
