@@ -168,6 +168,10 @@ def kiosk(kiosk_app):
     app.sos_pending = False
     app._pending_press = None
     app.notice = ""
+    # A caption left by the last test would come back line by line and re-flow Home.
+    if app._caption_ev:
+        app._caption_ev.cancel()
+    app._caption_lines = []
     app.caption = ""
     app.set_language("en")
     app.set_text_size("normal")
