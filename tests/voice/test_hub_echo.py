@@ -62,22 +62,23 @@ def _wait(pred, timeout=10):
     return False
 
 
-def _voice_client(core, listener):
+def _voice(core):
+    """A listener with a scripted engine, connected to the core as the voice process."""
+    engine = _Scripted()
+    listener = VoiceListener(load_language("en"), engine, None)
     client = core.client()
     client.request("hello", client="voice")
     client.on_push = listener.on_push
     client.subscribe(["sos", "prompt", "say", "settings"])
-    return client
+    listener.request = client.request
+    return engine, listener
 
 
 def test_cancel_heard_while_the_hub_speaks_does_not_end_the_countdown(core_factory):
     """Silent speech engine: no 'done' push, so the hub is taken to speak for the text's
     estimated length; 'cancel' heard then is ignored, heard after it counts."""
     core = core_factory(sos={"countdown": 60}).start()
-    engine = _Scripted()
-    listener = VoiceListener(load_language("en"), engine, None)
-    client = _voice_client(core, listener)
-    listener.request = client.request
+    engine, listener = _voice(core)
     kiosk = core.client()
     kiosk.request("sos.press", source="voice")  # the core says "… Say cancel to stop."
     assert _wait(lambda: listener.sos_state == "countdown")
@@ -97,10 +98,7 @@ def test_cancel_heard_while_the_hub_speaks_does_not_end_the_countdown(core_facto
 
 def test_an_elder_calling_for_help_over_the_hub_is_heard(core_factory):
     core = core_factory(sos={"countdown": 60}).start()
-    engine = _Scripted()
-    listener = VoiceListener(load_language("en"), engine, None)
-    client = _voice_client(core, listener)
-    listener.request = client.request
+    engine, listener = _voice(core)
     core.client().request("say", text="Time for your heart pill: one tablet.")
     assert _wait(lambda: listener._deaf_until > time.monotonic())
     engine.script.append("help")
@@ -110,10 +108,7 @@ def test_an_elder_calling_for_help_over_the_hub_is_heard(core_factory):
 
 def test_help_in_what_the_hub_reads_out_raises_no_alarm(core_factory):
     core = core_factory(sos={"countdown": 60}).start()
-    engine = _Scripted()
-    listener = VoiceListener(load_language("en"), engine, None)
-    client = _voice_client(core, listener)
-    listener.request = client.request
+    engine, listener = _voice(core)
     kiosk = core.client()
     kiosk.request("say", text="Message from Anna: Help me move the sofa on Sunday!")
     assert _wait(lambda: listener._deaf_until > time.monotonic())
