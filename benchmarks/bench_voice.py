@@ -187,6 +187,12 @@ def speech_end(samples: np.ndarray) -> float:
     return (loud[-1] + 1) / corpus.RATE if len(loud) else 0.0
 
 
+# The espeak-ng voice of the latency clips, per language (default: the corpus's first).
+# Korean: "살려 주세요" and "취소" in the default voice "ko" are not recognised (0 of 80
+# latency commands), in "ko+f3" both are (confidence 1.0 on the corpus, both speeds).
+LATENCY_VOICE = {"ko": "ko+f3"}
+
+
 def latency(pairs, workdir, code="en"):
     """End of speech → the core's answer to sos.press / sos.cancel, and where it goes.
 
@@ -220,7 +226,9 @@ def latency(pairs, workdir, code="en"):
             return
         lang = load_language(code)
         words = {"sos": lang.commands["sos"][0], "cancel": lang.commands["cancel"][0]}
-        voice = corpus.VOICES[code][0]
+        voice = LATENCY_VOICE.get(code, corpus.VOICES[code][0])
+        print(f"\n{code} latency clips: {words['sos']!r} / {words['cancel']!r}, espeak-ng "
+              f"voice {voice}, 150 wpm")
         clips = {k: corpus.read_wav(corpus.synth(t, voice, 150, workdir / f"lat-{code}-{k}.wav",
                                                  (0.1, 0.0))) for k, t in words.items()}
         gap = np.zeros(int(1.2 * corpus.RATE), dtype="<i2")

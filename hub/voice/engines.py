@@ -106,14 +106,27 @@ class VoskEngine(Engine):
     (vosk gives per-word "conf" only without alternatives; measured on the corpus, the
     n-best reading above doubled Korean accuracy at the same false-accept rate.)
 
+    **A second opinion by sound** (:data:`SOUND_MATCH`, Korean only): when that reading
+    rejects the utterance (confidence below the language's ``min_confidence``, or an
+    emergency phrase below ``sos_min_confidence``), the phrase that both the grammar's
+    n-best texts and a free decode (a second recogniser with the model's own language
+    model, streaming alongside) *sound* most like is taken, by jamo edit distance
+    (:func:`sound_match`, :mod:`hub.voice.jamo`; the free decode runs over the kept
+    audio only when some phrase is near the grammar's texts), with confidence =
+    ``min_confidence``:
+    enough for a command, never enough for an answer heard without the wake phrase
+    (``answer_min_confidence``), and never an emergency phrase.
+
     :param model: a loaded ``vosk.Model`` (share one between engines) or a directory.
     :param alternatives: n-best size (0: vosk's single best answer with word confidences).
+    :param by_sound: the sound match's parameters; None/True: this language's default
+        (:data:`SOUND_MATCH`), False: off.
     """
 
     name = "vosk"
 
     def __init__(self, language: Language, model, alternatives: int | None = None,
-                 scale: float | None = None):
+                 scale: float | None = None, by_sound: "SoundMatch | bool | None" = None):
         super().__init__(language)
         import vosk
 
@@ -131,6 +144,15 @@ class VoskEngine(Engine):
         self._parts: list[dict] = []
         self._pcm: list[bytes] = []  # this utterance only, in memory, for coverage
         self._stream_s = 0.0  # audio seconds fed before this utterance
+        # the second opinion by sound (Korean): a free decode with the model's own
+        # language model, run only when the grammar's reading is not sure
+        self.sound = SOUND_MATCH.get(language.code) if by_sound in (None, True) \
+            else (by_sound or None)
+        self._free = None
+        if self.sound and self.alternatives:
+            self._free = vosk.KaldiRecognizer(model, SAMPLE_RATE)
+            self._free.SetMaxAlternatives(self.sound.alternatives)
+            self._candidates = sound_candidates(language)
 
     def _feed(self, pcm):
         self._pcm.append(pcm)
@@ -140,7 +162,8 @@ class VoskEngine(Engine):
     def _finish(self):
         self._parts.append(json.loads(self._rec.FinalResult()))
         parts, self._parts = self._parts, []
-        pcm, self._pcm = b"".join(self._pcm), []
+        chunks, self._pcm = self._pcm, []
+        pcm = b"".join(chunks)
         self._rec.Reset()
         self._stream_s, base = self._stream_s + len(pcm) / 2 / SAMPLE_RATE, self._stream_s
         if self.alternatives:
@@ -149,11 +172,117 @@ class VoskEngine(Engine):
             words = [w for p in parts for w in p.get("result", []) if _is_word(w)]
             text = " ".join(p.get("text", "") for p in parts)
             conf = min((float(w.get("conf", 1.0)) for w in words), default=0.0)
-        if not words or conf <= 0.0:
-            return text, 0.0
-        # vosk's times count from the recogniser's creation (Reset keeps the offset)
-        spans = [(int((w["start"] - base) * 100), int((w["end"] - base) * 100)) for w in words]
-        return text, min(conf, coverage(pcm, spans))
+        if words and conf > 0.0:
+            # vosk's times count from the recogniser's creation (Reset keeps the offset)
+            spans = [(int((w["start"] - base) * 100), int((w["end"] - base) * 100))
+                     for w in words]
+            conf = min(conf, coverage(pcm, spans))
+        else:
+            conf = 0.0
+        lang = self.language
+        need = lang.sos_min_confidence if lang.match(text).command in EMERGENCY \
+            else lang.min_confidence
+        if self._free is not None and conf < need and \
+                len(pcm) / 2 / SAMPLE_RATE <= self.sound.max_seconds:
+            heard = sound_match(lang, self._candidates, _texts(parts),
+                                lambda: _texts(self._free_decode(chunks)), self.sound)
+            if heard:
+                return heard, lang.min_confidence
+        return text, conf
+
+    def _free_decode(self, chunks: list[bytes]) -> list[dict]:
+        """The utterance decoded again without the grammar (the same chunks as fed)."""
+        parts = [json.loads(self._free.Result()) for c in chunks
+                 if self._free.AcceptWaveform(c)]
+        parts.append(json.loads(self._free.FinalResult()))
+        self._free.Reset()
+        return parts
+
+
+@dataclass(frozen=True)
+class SoundMatch:
+    """How :class:`VoskEngine` takes a phrase by sound when the grammar's n-best reading
+    rejects the utterance (:func:`sound_match`).
+
+    :ivar max_distance: accept when the best phrase's combined distance is at most this.
+    :ivar free_weight: weight of the free decode's distance against the grammar's.
+    :ivar alternatives: n-best size of the free decode.
+    :ivar max_seconds: longer utterances are not matched by sound. A command utterance
+        (with the endpointer's lead-in and end silence) lasted at most 3.5 s in the
+        corpus; ordinary speech is longer. The free decode costs about as much CPU as
+        the speech lasts when the machine is busy (median 1.8 s, up to 8 s, 2 shared
+        cores at load 5), and the listener waits for it: this bounds the wait.
+    """
+
+    max_distance: float
+    free_weight: float
+    alternatives: int = 10
+    max_seconds: float = 3.6
+
+
+# Per language (the matching is by Hangul jamo, so Korean only). Chosen on the tuning half
+# of the corpus (docs/voice.md, "Korean"): the best of a grid (max_distance 0.1-0.6,
+# free_weight 0.25/0.5/1) with no false SOS and ≤ 2 % false accepts there.
+SOUND_MATCH = {"ko": SoundMatch(max_distance=0.6, free_weight=0.5)}
+
+
+def sound_candidates(language: Language) -> list[str]:
+    """What :func:`sound_match` compares with: the command phrases alone, not the wake
+    phrase nor wake + command. So a phrase taken by sound acts only inside a listening
+    window that something surer opened (the wake phrase, the kiosk's Speak button):
+    alone, it is an ordinary command without the wake phrase (ignored), or an answer or
+    "cancel" below ``answer_min_confidence`` (ignored). In the 30-minute soak, wake +
+    command taken by sound acted on radio-like speech; on the corpus, leaving the wake
+    phrase out cost one noisy wake clip of 62 held out."""
+    return [p for ps in language.commands.values() for p in ps]
+
+
+def sound_match(language: Language, candidates: list[str], grammar: list[str],
+                free, params: SoundMatch) -> str | None:
+    """The phrase that both decodes sound most like, or None.
+
+    Each candidate gets ``d(grammar) + free_weight × d(free)``, where ``d`` is its jamo
+    distance per letter (:func:`hub.voice.jamo.rank`) to the nearest of that decode's
+    n-best texts: the grammar's n-best are sequences of the phrases' words that sound
+    like the speech ("살려 시 시 줘"), the free decode's say whether the speech sounds like
+    a command at all (an ordinary sentence comes out as a longer, different text). An
+    emergency phrase is never taken this way: an SOS needs the grammar's own first answer.
+
+    :param free: the free decode's n-best texts, or a function that makes them: it is
+        only called when some candidate is near enough to the grammar's texts (most
+        ordinary speech is not, and the free decode costs about 0.25 s of CPU per
+        second of speech here).
+    """
+    from hub.voice import jamo
+
+    if not grammar:
+        return None
+    g = dict((p, d) for d, p in jamo.rank(candidates, grammar))
+    if min(g.values()) > params.max_distance:
+        return None  # the free decode's distance can only add to it
+    free = free() if callable(free) else free
+    if not free:
+        return None
+    f = dict((p, d) for d, p in jamo.rank(candidates, free))
+    score, phrase = min((g[p] + params.free_weight * f[p], p) for p in candidates)
+    if score > params.max_distance or language.match(phrase).command in EMERGENCY:
+        return None
+    return phrase
+
+
+def _texts(parts: list[dict]) -> list[str]:
+    """The n-best texts of one utterance's vosk results; when vosk split the utterance,
+    the parts' first answers joined, then each part's other answers in its place."""
+    heard = [p["alternatives"] for p in parts
+             if p.get("alternatives") and p["alternatives"][0].get("text")]
+    if len(heard) == 1:
+        return [a["text"] for a in heard[0]]
+    base = [a[0]["text"] for a in heard]
+    out = [" ".join(base)] if base else []
+    for i, alts in enumerate(heard):
+        for a in alts[1:]:
+            out.append(" ".join(base[:i] + [a["text"]] + base[i + 1:]))
+    return out
 
 
 def best_phrase(language: Language, parts: list[dict], scale: float = 0.3
