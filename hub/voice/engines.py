@@ -52,6 +52,12 @@ class Engine:
     """One recogniser for one language: ``feed`` audio as it arrives, then ``finish``."""
 
     name = "engine"
+    #: May spend extra CPU on a second opinion when the first reading rejects an
+    #: utterance (Korean: :class:`VoskEngine`'s match by sound). The listener turns it
+    #: off outside a listening window, where nothing a second opinion gives would be
+    #: acted on: it keeps a television from costing seconds of CPU that an SOS said
+    #: right after would wait behind.
+    rescue = True
 
     def __init__(self, language: Language):
         self.language = language
@@ -182,7 +188,7 @@ class VoskEngine(Engine):
         lang = self.language
         need = lang.sos_min_confidence if lang.match(text).command in EMERGENCY \
             else lang.min_confidence
-        if self._free is not None and conf < need and \
+        if self._free is not None and self.rescue and conf < need and \
                 len(pcm) / 2 / SAMPLE_RATE <= self.sound.max_seconds:
             heard = sound_match(lang, self._candidates, _texts(parts),
                                 lambda: _texts(self._free_decode(chunks)), self.sound)

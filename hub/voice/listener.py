@@ -258,6 +258,9 @@ class VoiceListener:
         self._utt_started = now
         self._over_hub = now < self._deaf_until
         self._speech_in_window = self.window_open and not self._over_hub
+        # A second opinion can only give a command for an open window (never an
+        # emergency phrase, the wake phrase or an unaddressed answer): else save the CPU.
+        self.engine.rescue = self._speech_in_window
 
     def flush(self):
         """End of the audio stream: finish an utterance still going on."""

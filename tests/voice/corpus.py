@@ -213,6 +213,12 @@ def run_clip(listener, clip: Clip, min_confidence: float | None = None) -> Resul
     if min_confidence is not None:
         listener.min_confidence = min_confidence
     listener.outcomes.clear()
+    # As after the Speak button: the commands other than the emergency phrases are said
+    # to an open window (the emergency phrases do not depend on it); the engine's second
+    # opinion (Korean) only runs in a window. The window outlasts any decode, so that a
+    # loaded machine cannot close it between two utterances of one clip.
+    listener.window_s = 3600.0
+    listener.on_push("voice", {"listen": True})
     source = WavSource(clip.path, tail_s=0.5)
     source._run()  # in this thread: the frames are all queued, then None
     while True:

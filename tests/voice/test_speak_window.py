@@ -266,3 +266,29 @@ def test_what_begins_while_the_hub_speaks_is_not_addressed_by_the_window():
     clock[0] += speech_seconds(PROMPT, listener.speech_rate)
     _speak_into(listener, clock, 1.0)  # the elder, after the prompt: asked again
     assert listener.outcomes[-1].action == "asked_again" and len(said) == 2
+
+
+def test_the_engines_second_opinion_runs_only_for_an_open_window():
+    """A second opinion (Korean: a free decode, up to seconds of CPU) can only give a
+    command for an open window; outside one it would only make an SOS said next wait."""
+    from hub.voice.listener import VoiceListener
+
+    seen = []
+
+    class _Recording(_Heard):
+        rescue = True
+
+        def finish(self):
+            seen.append(self.rescue)
+            return super().finish()
+
+    clock = [100.0]
+    listener = VoiceListener(load_language("ko"), _Recording("더 크게"), None,
+                             clock=lambda: clock[0])
+    _speak_into(listener, clock, 0.0)  # the noise floor
+    _speak_into(listener, clock, 1.0)  # talk in the room: no window
+    listener.on_push("voice", {"listen": True})
+    _speak_into(listener, clock, 1.0)  # after the Speak button
+    assert seen == [False, True]
+    assert [o.command for o in listener.outcomes] == ["louder", "louder"]
+    assert listener.outcomes[0].action == "needs_wake"
