@@ -348,10 +348,14 @@ class VoiceListener:
         if cmd == "sos":
             return self._act(out, "sos.press", id=str(uuid.uuid4()), retry=True)
         strict = hyp.confidence >= max(self.min_confidence, self.language.answer_min_confidence)
-        if not addressed and not strict and (
+        in_window = self.window_open if in_window is None else in_window
+        if not strict and ((not addressed and (
                 (cmd == "cancel" and sos_state == "countdown") or
-                (cmd in ("yes", "no", "ok") and prompt)):
-            out.action = "unsure"  # silent: it may well be the television
+                (cmd in ("yes", "no", "ok") and prompt))) or (woke and not in_window)):
+            # Silent: it may well be the television. A wake phrase and a command heard in
+            # one breath need the same certainty (the Korean soak's radio gave "안녕 허브
+            # 가족 전화해" at 0.22, which would have asked the family to call).
+            out.action = "unsure"
             return out
         if cmd == "cancel" and (sos_state == "countdown" or
                                 (addressed and sos_state != "idle")):

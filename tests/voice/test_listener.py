@@ -125,3 +125,18 @@ def test_unaddressed_cancel_and_answers_need_the_sos_confidence(core_factory):
     offline.prompt = {"id": "q1", "answers": ["yes", "no"]}
     assert offline.handle(Hypothesis("yes", unsure, 1.0, 0.01)).action == "unsure"
     assert offline.handle(Hypothesis("yes", strict, 1.0, 0.01)).action == "prompt.answer"
+
+
+def test_a_wake_phrase_and_command_in_one_breath_need_the_answer_certainty():
+    # The Korean soak's radio-like speech came out as "안녕 허브 가족 전화해" at 0.22:
+    # above the command threshold, it would have asked the family to call.
+    lang = dataclasses.replace(load_language("en"), answer_min_confidence=0.8)
+    listener = VoiceListener(lang, _NoEngine(), None, window_s=5, min_confidence=0.5)
+    assert listener.handle(Hypothesis("hello hub what time is it", 0.6, 1.0, 0.01)).action \
+        == "unsure"
+    assert not listener.window_open
+    assert listener.handle(Hypothesis("hello hub what time is it", 0.8, 1.0, 0.01)).action \
+        == "say_time"
+    listener.open_window()  # the Speak button: the ordinary threshold applies
+    assert listener.handle(Hypothesis("hello hub what time is it", 0.6, 1.0, 0.01)).action \
+        == "say_time"
