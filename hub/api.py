@@ -25,7 +25,7 @@ __all__ = ["ApiClient", "MAX_LINE", "COMMANDS", "TOPICS", "encode", "MEMBER_COMM
 
 MAX_LINE = 256 * 1024
 TOPICS = ("sos", "sync", "reading", "inbox", "say", "settings", "prompt", "devices", "core",
-          "voice")
+          "voice", "speaker")
 COMMANDS = {
     "hello": "version, language, elder's name, SOS and sync state, and this connection's role "
              "(args: client kiosk|voice|cli, which sets the source of its actions)",

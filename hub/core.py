@@ -764,7 +764,7 @@ class Core:
         # The voice process stops taking what it hears for the hub's own voice.
         if self._loop and not self._loop.is_closed():
             with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._push, "say", {"done": True})
+                self._loop.call_soon_threadsafe(self._push, "speaker", {"speaking": False})
 
     # -- the socket ---------------------------------------------------------------
 

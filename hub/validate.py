@@ -317,7 +317,7 @@ _SOURCE = Arg(choice("touch", "voice", "button", "api", "platform", "simulator",
 # service.rate, which keep the request book and its states; not a bare event.
 _EVENT_KINDS = ("alert", "checkin_answer", "message_read")
 _TOPICS = ("sos", "sync", "reading", "inbox", "say", "settings", "prompt", "devices", "core",
-           "voice")
+           "voice", "speaker")
 _ADDRESS = Arg(text(64), required=True)
 
 #: Command → argument name → :class:`Arg`. Commands added by parts of the core (GPIO, BLE)

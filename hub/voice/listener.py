@@ -29,8 +29,8 @@ When it listens:
   recognisers: the hub's "Yes? I am listening." answered an open check-in "yes", and
   its "Cancelled. No alarm was sent." was heard as "cancel" at 0.83; a prompt heard
   as a command not understood would have been re-asked for ever. The hub is speaking
-  from a ``say`` push (its text) until a ``say`` push with ``done`` (the speaker is
-  quiet, plus :data:`ECHO_TAIL_S`), or, without one (a silent speech engine), for the
+  from a ``say`` push (its text) until a ``speaker`` push ``{speaking: false}`` (the
+  speaker is quiet, plus :data:`ECHO_TAIL_S`), or, without one (a silent engine), for the
   text's estimated length (:func:`speech_seconds`). Someone who talks over the hub
   says it again when it stops.
 
@@ -188,7 +188,7 @@ class VoiceListener:
                 self._prompt_due = True  # said by tick(): never request on the reader thread
             elif topic == "say" and data.get("text"):
                 self.hub_speaks(str(data["text"]))
-            elif topic == "say" and data.get("done"):
+            elif topic == "speaker" and data.get("speaking") is False:
                 self.hub_quiet()
             elif topic == "settings" and data.get("speech_rate"):
                 self.speech_rate = int(data["speech_rate"])
@@ -208,8 +208,9 @@ class VoiceListener:
             self.window_until = max(self.window_until, self._deaf_until + self.window_s)
 
     def hub_quiet(self):
-        """The core's speaker has finished everything it had to say (``say`` push with
-        ``done``): only the echo is left, so the estimate gives way to the real end."""
+        """The core's speaker has finished everything it had to say (``speaker`` push,
+        ``speaking: false``): only the echo is left, so the estimate gives way to the real
+        end."""
         self._deaf_until = min(self._deaf_until, self.clock() + ECHO_TAIL_S)
 
     def open_window(self):

@@ -28,7 +28,7 @@ from hub.voice.listener import VoiceListener
 __all__ = ["language_for", "build_listener", "run_voice", "test_file", "check_models", "TOPICS"]
 
 log = logging.getLogger(__name__)
-TOPICS = ["sos", "prompt", "settings", "voice", "say"]
+TOPICS = ["sos", "prompt", "settings", "voice", "say", "speaker"]
 
 
 def language_for(config: Config, code: str) -> Language:

@@ -69,13 +69,13 @@ def _voice(core):
     client = core.client()
     client.request("hello", client="voice")
     client.on_push = listener.on_push
-    client.subscribe(["sos", "prompt", "say", "settings"])
+    client.subscribe(["sos", "prompt", "say", "speaker", "settings"])
     listener.request = client.request
     return engine, listener
 
 
 def test_cancel_heard_while_the_hub_speaks_does_not_end_the_countdown(core_factory):
-    """Silent speech engine: no 'done' push, so the hub is taken to speak for the text's
+    """Silent speech engine: no 'speaker' push, so the hub is taken to speak for the text's
     estimated length; 'cancel' heard then is ignored, heard after it counts."""
     core = core_factory(sos={"countdown": 60}).start()
     engine, listener = _voice(core)
@@ -120,7 +120,7 @@ def test_help_in_what_the_hub_reads_out_raises_no_alarm(core_factory):
 
 def test_the_speakers_real_end_replaces_the_estimate(core_factory):
     """A speech engine that plays (pyttsx3; on a machine without a sound card it ends at
-    once): the core pushes 'done', and an answer right after the hub stops counts."""
+    once): the core pushes 'speaker' {speaking: false}, and an answer right after the hub stops counts."""
     pytest.importorskip("pyttsx3")
     core = core_factory(audio={"speech_engine": "pyttsx3"}).start()
     engine = _Scripted()
@@ -131,15 +131,15 @@ def test_the_speakers_real_end_replaces_the_estimate(core_factory):
 
     def on_push(topic, data):
         listener.on_push(topic, data)
-        if topic == "say" and data.get("done"):
+        if topic == "speaker" and data.get("speaking") is False:
             done.append(time.monotonic())
 
     client.on_push = on_push
-    client.subscribe(["say", "prompt"])
+    client.subscribe(["say", "speaker", "prompt"])
     listener.request = client.request
     long_text = " ".join(["Good morning, this is a long sentence the hub reads out."] * 3)
     core.client().request("say", text=long_text)
-    assert _wait(lambda: done), "no 'done' push after the speaker went quiet"
+    assert _wait(lambda: done), "no 'speaker' push after the speaker went quiet"
     # the estimate alone would keep the hub 'speaking' for over 8 s
     assert listener._deaf_until <= done[-1] + ECHO_TAIL_S + 0.05
     assert _wait(lambda: time.monotonic() > listener._deaf_until, timeout=2)
