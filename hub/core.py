@@ -265,8 +265,9 @@ class Core:
             self.speaker = Speaker(self.language, engine=cfg.audio.speech_engine,
                                    rate=cfg.audio.rate, volume=cfg.audio.volume,
                                    alarm_wav=cfg.state_dir / "alarm.wav")
-        self.speaker.on_said = self._said_from_thread
-        self.speaker.on_quiet = self._quiet_from_thread
+        self.speaker.on_said = lambda text: self._push_from_thread("say", {"text": text})
+        # the voice process stops taking what it hears for the hub's own voice
+        self.speaker.on_quiet = lambda: self._push_from_thread("speaker", {"speaking": False})
         self.speaker.start()
         self.speaker.configure(rate=await self._setting("speech_rate"),
                                volume=await self._setting("volume"))
@@ -755,16 +756,11 @@ class Core:
             if topic in client.topics and not client.push(line):
                 self._clients.discard(client)
 
-    def _said_from_thread(self, text: str):
+    def _push_from_thread(self, topic: str, data: dict):
+        """Push from another thread (the speech worker), on the loop while it runs."""
         if self._loop and not self._loop.is_closed():
             with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._push, "say", {"text": text})
-
-    def _quiet_from_thread(self):
-        # The voice process stops taking what it hears for the hub's own voice.
-        if self._loop and not self._loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._push, "speaker", {"speaking": False})
+                self._loop.call_soon_threadsafe(self._push, topic, data)
 
     # -- the socket ---------------------------------------------------------------
 

@@ -326,7 +326,8 @@ class VoiceListener:
         if over_hub and (cmd != "sos" or self._said_by_hub(text)):
             out.action = "echo"  # silent: heard while the hub spoke (e.g. "Say cancel")
             return out
-        addressed = woke or (self.window_open if in_window is None else in_window)
+        in_window = self.window_open if in_window is None else in_window
+        addressed = woke or in_window
         with self._lock:
             sos_state, prompt = self.sos_state, self.prompt
         if cmd is None:
@@ -349,14 +350,14 @@ class VoiceListener:
         if cmd == "sos":
             return self._act(out, "sos.press", id=str(uuid.uuid4()), retry=True)
         strict = hyp.confidence >= max(self.min_confidence, self.language.answer_min_confidence)
-        in_window = self.window_open if in_window is None else in_window
-        if not strict and ((not addressed and (
-                (cmd == "cancel" and sos_state == "countdown") or
-                (cmd in ("yes", "no", "ok") and prompt))) or (woke and not in_window)):
-            # Silent: it may well be the television. A wake phrase and a command heard in
-            # one breath need the same certainty (the Korean soak's radio gave "안녕 허브
-            # 가족 전화해" at 0.22, which would have asked the family to call).
-            out.action = "unsure"
+        unaddressed_answer = not addressed and (
+            (cmd == "cancel" and sos_state == "countdown") or
+            (cmd in ("yes", "no", "ok") and prompt))
+        # A wake phrase and a command heard in one breath need the same certainty (the
+        # Korean soak's radio gave "안녕 허브 가족 전화해" at 0.22: the family asked to call).
+        woke_in_one_breath = woke and not in_window
+        if not strict and (unaddressed_answer or woke_in_one_breath):
+            out.action = "unsure"  # silent: it may well be the television
             return out
         if cmd == "cancel" and (sos_state == "countdown" or
                                 (addressed and sos_state != "idle")):

@@ -128,6 +128,15 @@ def run_voice(config: Config, *, input_path: str | None = None, language: str | 
     _hello(client)  # the recogniser works: from now on the kiosk may offer Speak
     _report(listener, client)
     log.info("voice: listening in %s with %s", code, listener.engine.name)
+
+    def reconnect() -> ApiClient:
+        """The core went away: connect again and keep listening."""
+        new = _connect(config, on_push)
+        listener_box[0].request = new.request
+        new.subscribe(TOPICS)
+        listener_box[0].report_again()  # a new connection knows nothing of the window
+        return new
+
     if input_path is None:
         source = MicSource(config.voice.device or None)
     elif input_path == "-":
@@ -140,11 +149,8 @@ def run_voice(config: Config, *, input_path: str | None = None, language: str | 
             try:
                 frame = source.frames.get(timeout=0.25)
             except queue.Empty:
-                if client.closed.is_set():  # the core went away: reconnect, keep listening
-                    client = _connect(config, on_push)
-                    listener.request = client.request
-                    client.subscribe(TOPICS)
-                    listener.report_again()  # a new connection knows nothing of it
+                if client.closed.is_set():
+                    client = reconnect()
                 _report(listener, client)
                 continue
             if frame is None:
@@ -167,10 +173,7 @@ def run_voice(config: Config, *, input_path: str | None = None, language: str | 
                         log.info("voice: now listening in %s", new_code)
             listener.feed_frame(frame)
             if client.closed.is_set():
-                client = _connect(config, on_push)
-                listener.request = client.request
-                client.subscribe(TOPICS)
-                listener.report_again()
+                client = reconnect()
             _report(listener, client)
     except KeyboardInterrupt:
         pass
