@@ -13,64 +13,26 @@ into the real recognisers (pocketsphinx for English, vosk for Korean).
 
 import time
 
-import numpy as np
 import pytest
 
 from hub.phrases import PHRASES
-from hub.voice.audio import FRAME_BYTES, RATE, Frame
-from hub.voice.engines import Hypothesis
 from hub.voice.grammar import load_language
 from hub.voice.listener import ECHO_TAIL_S, VoiceListener
+from tests.voice.scripted import ScriptedEngine, speak_into, wait
 
 pytestmark = pytest.mark.slow
 
 
-class _Scripted:
-    """An engine that 'hears' the next scripted text for each utterance."""
-
-    name = "scripted"
-
-    def __init__(self):
-        self.script: list[str] = []
-
-    def feed(self, pcm):
-        pass
-
-    def finish(self):
-        return Hypothesis(self.script.pop(0), 1.0, 0.5, 0.001)
-
-    def reset(self):
-        pass
-
-
-def _speak_into(listener, seconds=0.5):
-    """A loud 300 Hz burst and the silence that ends it, as frames."""
-    n = FRAME_BYTES // 2
-    t = np.arange(int(seconds * RATE)) / RATE
-    loud = (8000 * np.sin(2 * np.pi * 300 * t)).astype("<i2")
-    pcm = np.concatenate([np.zeros(RATE // 2, "<i2"), loud, np.zeros(RATE, "<i2")]).tobytes()
-    for i in range(0, len(pcm) - n * 2 + 1, n * 2):
-        listener.feed_frame(Frame(pcm[i:i + n * 2], time.monotonic()))
-
-
-def _wait(pred, timeout=10):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def _voice(core):
     """A listener with a scripted engine, connected to the core as the voice process."""
-    engine = _Scripted()
+    engine = ScriptedEngine()
     listener = VoiceListener(load_language("en"), engine, None)
     client = core.client()
     client.request("hello", client="voice")
     client.on_push = listener.on_push
     client.subscribe(["sos", "prompt", "say", "speaker", "settings"])
     listener.request = client.request
+    speak_into(listener, 0.0)  # the room's quiet first: the endpointer's noise floor
     return engine, listener
 
 
@@ -81,17 +43,17 @@ def test_cancel_heard_while_the_hub_speaks_does_not_end_the_countdown(core_facto
     engine, listener = _voice(core)
     kiosk = core.client()
     kiosk.request("sos.press", source="voice")  # the core says "… Say cancel to stop."
-    assert _wait(lambda: listener.sos_state == "countdown")
-    assert _wait(lambda: listener._deaf_until > time.monotonic())
+    assert wait(lambda: listener.sos_state == "countdown")
+    assert wait(lambda: listener._deaf_until > time.monotonic())
 
     engine.script.append("cancel")
-    _speak_into(listener)
+    speak_into(listener, 0.5)
     assert listener.outcomes[-1].action == "echo"
     assert kiosk.request("sos.state")["state"] == "countdown"
 
-    assert _wait(lambda: time.monotonic() > listener._deaf_until, timeout=15)
+    assert wait(lambda: time.monotonic() > listener._deaf_until, timeout=15)
     engine.script.append("cancel")
-    _speak_into(listener)
+    speak_into(listener, 0.5)
     assert listener.outcomes[-1].action == "sos.cancel"
     assert kiosk.request("sos.state")["state"] == "idle"
 
@@ -100,9 +62,9 @@ def test_an_elder_calling_for_help_over_the_hub_is_heard(core_factory):
     core = core_factory(sos={"countdown": 60}).start()
     engine, listener = _voice(core)
     core.client().request("say", text="Time for your heart pill: one tablet.")
-    assert _wait(lambda: listener._deaf_until > time.monotonic())
+    assert wait(lambda: listener._deaf_until > time.monotonic())
     engine.script.append("help")
-    _speak_into(listener)
+    speak_into(listener, 0.5)
     assert listener.outcomes[-1].action == "sos.press"
 
 
@@ -111,9 +73,9 @@ def test_help_in_what_the_hub_reads_out_raises_no_alarm(core_factory):
     engine, listener = _voice(core)
     kiosk = core.client()
     kiosk.request("say", text="Message from Anna: Help me move the sofa on Sunday!")
-    assert _wait(lambda: listener._deaf_until > time.monotonic())
+    assert wait(lambda: listener._deaf_until > time.monotonic())
     engine.script.append("help me")
-    _speak_into(listener)
+    speak_into(listener, 0.5)
     assert listener.outcomes[-1].action == "echo"
     assert kiosk.request("sos.state")["state"] == "idle"
 
@@ -123,8 +85,9 @@ def test_the_speakers_real_end_replaces_the_estimate(core_factory):
     once): the core pushes 'speaker' {speaking: false}, and an answer right after the hub stops counts."""
     pytest.importorskip("pyttsx3")
     core = core_factory(audio={"speech_engine": "pyttsx3"}).start()
-    engine = _Scripted()
+    engine = ScriptedEngine()
     listener = VoiceListener(load_language("en"), engine, None)
+    speak_into(listener, 0.0)
     done = []
     client = core.client()
     client.request("hello", client="voice")
@@ -139,12 +102,12 @@ def test_the_speakers_real_end_replaces_the_estimate(core_factory):
     listener.request = client.request
     long_text = " ".join(["Good morning, this is a long sentence the hub reads out."] * 3)
     core.client().request("say", text=long_text)
-    assert _wait(lambda: done), "no 'speaker' push after the speaker went quiet"
+    assert wait(lambda: done), "no 'speaker' push after the speaker went quiet"
     # the estimate alone would keep the hub 'speaking' for over 8 s
     assert listener._deaf_until <= done[-1] + ECHO_TAIL_S + 0.05
-    assert _wait(lambda: time.monotonic() > listener._deaf_until, timeout=2)
+    assert wait(lambda: time.monotonic() > listener._deaf_until, timeout=2)
     engine.script.append("hello hub")
-    _speak_into(listener)
+    speak_into(listener, 0.5)
     assert listener.outcomes[-1].action == "listening"
 
 

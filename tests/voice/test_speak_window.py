@@ -20,6 +20,7 @@ from hub.voice.grammar import load_language
 from hub.voice.listener import speech_seconds
 from tests.conftest import ROOT
 from tests.voice import corpus
+from tests.voice.scripted import ScriptedEngine, speak_into
 
 PROMPT = load_language("en").reply("speak_prompt")
 
@@ -219,52 +220,22 @@ def test_two_re_asks_then_the_window_closes_without_a_word():
     assert listener.tick() is False  # reported closed
 
 
-class _Heard:
-    """A recogniser whose every utterance decodes as ``text`` (the words are not under
-    test here: when the utterance began is)."""
-
-    name = "scripted"
-
-    def __init__(self, text):
-        self.text = text
-
-    def feed(self, pcm):
-        pass
-
-    def finish(self):
-        from hub.voice.engines import Hypothesis
-
-        return Hypothesis(self.text, 1.0, 1.0, 0.01)
-
-
-def _speak_into(listener, clock, seconds):
-    """Frames of loud audio for ``seconds``, then 0.6 s of silence (ends the utterance)."""
-    from hub.voice.audio import Frame
-
-    rng = np.random.default_rng(2)
-    for i in range(int(seconds / 0.03) + 20):
-        loud = i < seconds / 0.03
-        pcm = rng.integers(-8000 if loud else -3, 8001 if loud else 4, 480).astype("<i2")
-        clock[0] += 0.03
-        listener.feed_frame(Frame(pcm.tobytes(), clock[0]))
-
-
 def test_what_begins_while_the_hub_speaks_is_not_addressed_by_the_window():
     from hub.voice.listener import VoiceListener
 
     clock = [100.0]
     said = []
-    listener = VoiceListener(load_language("en"), _Heard("what"),
+    listener = VoiceListener(load_language("en"), ScriptedEngine("what"),
                              lambda cmd, **a: said.append(a.get("text")), window_s=8,
                              clock=lambda: clock[0])
-    _speak_into(listener, clock, 0.0)  # a little quiet first: the noise floor
+    speak_into(listener, 0.0, clock)  # a little quiet first: the noise floor
     listener.on_push("voice", {"listen": True})
     assert listener.tick() is True and said == [PROMPT]  # the prompt, window reported open
-    _speak_into(listener, clock, 1.0)  # the microphone hears the prompt itself
+    speak_into(listener, 1.0, clock)  # the microphone hears the prompt itself
     assert [o.action for o in listener.outcomes] == ["echo"] and said == [PROMPT]
     assert listener.window_open
     clock[0] += speech_seconds(PROMPT, listener.speech_rate)
-    _speak_into(listener, clock, 1.0)  # the elder, after the prompt: asked again
+    speak_into(listener, 1.0, clock)  # the elder, after the prompt: asked again
     assert listener.outcomes[-1].action == "asked_again" and len(said) == 2
 
 
@@ -275,9 +246,7 @@ def test_the_engines_second_opinion_runs_only_for_an_open_window():
 
     seen = []
 
-    class _Recording(_Heard):
-        rescue = True
-
+    class _Recording(ScriptedEngine):
         def finish(self):
             seen.append(self.rescue)
             return super().finish()
@@ -285,10 +254,10 @@ def test_the_engines_second_opinion_runs_only_for_an_open_window():
     clock = [100.0]
     listener = VoiceListener(load_language("ko"), _Recording("더 크게"), None,
                              clock=lambda: clock[0])
-    _speak_into(listener, clock, 0.0)  # the noise floor
-    _speak_into(listener, clock, 1.0)  # talk in the room: no window
+    speak_into(listener, 0.0, clock)  # the noise floor
+    speak_into(listener, 1.0, clock)  # talk in the room: no window
     listener.on_push("voice", {"listen": True})
-    _speak_into(listener, clock, 1.0)  # after the Speak button
+    speak_into(listener, 1.0, clock)  # after the Speak button
     assert seen == [False, True]
     assert [o.command for o in listener.outcomes] == ["louder", "louder"]
     assert listener.outcomes[0].action == "needs_wake"
