@@ -42,7 +42,7 @@ def speak_into(listener, seconds: float, clock: list | None = None):
         listener.feed_frame(Frame(pcm.tobytes(), clock[0] if clock else time.monotonic()))
 
 
-def wait(pred, timeout: float = 10) -> bool:
+def wait(pred, timeout: float = 15) -> bool:
     """Poll ``pred`` until it is true or ``timeout`` seconds pass."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:

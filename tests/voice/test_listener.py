@@ -10,6 +10,7 @@ import pytest
 from hub.voice.engines import Hypothesis
 from hub.voice.grammar import load_language
 from hub.voice.listener import VoiceListener
+from tests.voice.scripted import wait as _wait
 
 pytestmark = pytest.mark.slow
 
@@ -34,15 +35,6 @@ def _listener(core):
     client.on_push = listener.on_push
     client.subscribe(["sos", "prompt", "voice"])
     return client, listener
-
-
-def _wait(pred, timeout=15):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_cancel_after_raising_needs_the_wake_phrase(core_factory):
